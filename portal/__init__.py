@@ -1,0 +1,76 @@
+"""Redress: a law firm's complaint-handling portal."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from portal import config as config_module
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("REDRESS_INSTANCE", str(PROJECT_ROOT / "instance")),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    _configure(app, overrides or {})
+
+    from portal import extensions, security
+    from portal.db import db
+    from portal.i18n import init_i18n
+    from portal.web import register_blueprints
+
+    db.init_app(app)
+    extensions.migrate.init_app(app, db, render_as_batch=True, directory=str(PROJECT_ROOT / "portal" / "migrations"))
+    extensions.csrf.init_app(app)
+    extensions.mail.init_app(app)
+    extensions.htmx.init_app(app)
+    init_i18n(app)
+
+    from portal.auth_session import init_login
+
+    init_login(app)
+    security.init_security(app)
+    register_blueprints(app)
+    app.jinja_env.globals["url_endpoints"] = app.view_functions
+    from portal.models.user import ROLE_LABELS
+
+    app.jinja_env.globals["role_labels"] = ROLE_LABELS
+
+    from portal.errors import init_error_handlers
+
+    init_error_handlers(app)
+
+    from portal.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _configure(app: Flask, overrides: dict) -> None:
+    app.config.from_object(config_module.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    config_module.from_environment(app.config)
+    app.config.update(overrides)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = config_module.default_database_uri(
+            app.instance_path
+        )
+    app.config["MAX_CONTENT_LENGTH"] = max(
+        app.config["MAX_CONTENT_LENGTH"], app.config["EVIDENCE_MAX_BYTES"] + 1024 * 1024
+    )
+    if config_module.is_production(app.config):
+        if app.config["SECRET_KEY"] in (config_module.DEFAULT_SECRET_KEY, "", None):
+            raise RuntimeError(
+                "Refusing to start in production with the default SECRET_KEY: "
+                "set SECRET_KEY in the environment or instance/config.py."
+            )
+        app.config["SESSION_COOKIE_SECURE"] = True

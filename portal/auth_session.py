@@ -1,0 +1,50 @@
+"""Flask-Login wiring: the session holds a rotating per-user token, never the user id."""
+
+from __future__ import annotations
+
+from flask import Flask, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.db import db
+from portal.extensions import login_manager
+from portal.models.user import User
+from portal.web import htmx
+
+
+def init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # our own idle/absolute timeouts apply
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(token: str) -> User | None:
+        return db.session.scalar(
+            select(User).where(User.session_token == token, User.active.is_(True))
+        )
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import flash, g
+
+        message = (
+            _l("Your session has expired. Please sign in again.")
+            if g.get("session_expired")
+            else login_manager.login_message
+        )
+        flash(str(message), "info")
+        target = url_for("auth.login", next=_safe_next())
+        if request.htmx:
+            # A fragment must never become a login form: send the whole tab to the login page.
+            response = htmx.redirect(target, status=401)
+            response.status_code = 401
+            return response
+        return htmx.redirect(target, status=303)
+
+
+def _safe_next() -> str | None:
+    if request.method != "GET" or request.htmx:
+        return None
+    return request.full_path.rstrip("?")

@@ -1,0 +1,74 @@
+"""Flask commands: demo data, audit verification, translations; other areas add their own."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from portal.config import is_production
+from portal.db import db
+
+ROOT = Path(__file__).resolve().parent.parent
+# Modules that define a `cli` AppGroup of their own (outbox, complaints, notices, calendar...).
+COMMAND_MODULES = ("portal.demo", "portal.commands.complaints", "portal.commands.outbox",
+                   "portal.commands.notices", "portal.commands.calendar", "portal.commands.mailsink")
+
+audit_cli = AppGroup("audit", help="The audit trail.")
+translate_cli = AppGroup("translate", help="Translation catalogues (pybabel).")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 naming the first broken row."""
+    from portal.services.audit import verify_chain
+
+    broken = verify_chain()
+    if broken:
+        click.echo(f"audit chain broken at event {broken.event_id}: {broken.reason}", err=True)
+        sys.exit(1)
+    click.echo("audit chain intact")
+
+
+def _pybabel(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+
+
+@translate_cli.command("update")
+def translate_update() -> None:
+    """Extract strings into messages.pot and merge them into every catalogue."""
+    _pybabel("extract", "-F", "translations/babel.cfg", "-k", "_l", "-k", "lazy_gettext",
+             "--no-location", "--sort-output", "-o", "translations/messages.pot", ".")
+    _pybabel("update", "-i", "translations/messages.pot", "-d", "translations", "--no-fuzzy-matching")
+
+
+@translate_cli.command("compile")
+def translate_compile() -> None:
+    """Build the .mo files."""
+    _pybabel("compile", "-d", "translations", "--statistics")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(translate_cli)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            continue
+        app.cli.add_command(module.cli)
+
+
+def refuse_in_production() -> None:
+    if is_production(current_app.config):
+        raise click.ClickException("Refusing to run against a production configuration.")
+
+
+__all__ = ["db", "refuse_in_production", "register_cli"]

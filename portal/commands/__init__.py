@@ -1,0 +1,1 @@
+"""Command groups of `flask`, one module per area."""

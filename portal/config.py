@@ -1,0 +1,101 @@
+"""Configuration: defaults here, overridden by instance/config.py, then the environment."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+DEFAULT_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 - refused in production
+
+
+class Defaults:
+    SECRET_KEY = DEFAULT_SECRET_KEY
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled from instance path
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 500 * 1024
+    EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "redress_session"
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead
+    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+
+    LOGIN_THROTTLE_WINDOW = timedelta(minutes=15)
+    LOGIN_THROTTLE_PER_ACCOUNT = 5
+    LOGIN_THROTTLE_PER_IP = 20
+
+    PUBLIC_FORM_PER_IP_PER_HOUR = 5
+
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 8025
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = ("Redress 投诉处理", "complaints@firm.example")
+    MAIL_SINK_DIR: str | None = None  # where `make run`'s SMTP sink writes messages
+
+    FIRM_NAME_ZH = "示例律师事务所"
+    FIRM_NAME_EN = "Example Law Firm"
+    FIRM_ADDRESS_ZH = "上海市浦东新区世纪大道100号 20层"
+    FIRM_ADDRESS_EN = "20F, 100 Century Avenue, Pudong, Shanghai"
+    FIRM_PHONE = "+86 21 5000 0000"
+    FIRM_COMPLAINTS_EMAIL = "complaints@firm.example"
+
+    FIRST_RESPONSE_WORKING_DAYS = 3
+    CONFIRMATION_LINK_MAX_AGE = timedelta(days=7)
+    OUTBOX_MAX_ATTEMPTS = 6
+    OUTBOX_BACKOFF_SECONDS = 30
+    ENV_NAME = "development"
+
+
+ENV_KEYS = (
+    "SECRET_KEY",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_SINK_DIR",
+    "ENV_NAME",
+    "FIRST_RESPONSE_WORKING_DAYS",
+    "SESSION_COOKIE_SECURE",
+)
+
+
+def _coerce(current: object, raw: str) -> object:
+    if isinstance(current, bool):
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    return raw
+
+
+def from_environment(config: dict) -> None:
+    for key in ENV_KEYS:
+        if key in os.environ:
+            config[key] = _coerce(config.get(key), os.environ[key])
+    if "DATABASE_URL" in os.environ:
+        config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+
+
+def default_database_uri(instance_path: str) -> str:
+    return f"sqlite:///{Path(instance_path) / 'redress.sqlite3'}"
+
+
+def is_production(config: dict) -> bool:
+    return config.get("ENV_NAME") == "production"

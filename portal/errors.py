@@ -1,0 +1,76 @@
+"""Error pages: translated, the right status, never a stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal.db import db
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Bad request"), _("The request could not be understood. Please try again.")),
+        401: (_("Please sign in"), _("You need to sign in to see this page.")),
+        403: (_("Access denied"), _("You do not have permission to do this.")),
+        404: (_("Page not found"), _("There is nothing at this address.")),
+        405: (_("Not allowed"), _("This address does not accept that kind of request.")),
+        413: (
+            _("File too large"),
+            _("What you sent is larger than the portal accepts. Please send a smaller file."),
+        ),
+        422: (_("Invalid input"), _("Some of what you entered needs correcting.")),
+        429: (_("Too many requests"), _("Please wait a little before trying again.")),
+        500: (_("Something went wrong"), _("The error has been logged. Please try again.")),
+    }
+
+
+def render_error(status: int, detail: str | None = None):
+    title, message = _messages().get(status, _messages()[500])
+    template = "errors/_error.html" if request.htmx else "errors/error.html"
+    return render_template(template, status=status, title=title, message=detail or message), status
+
+
+def init_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        db.session.rollback()
+        _audit_denial("csrf.rejected")
+        return render_error(
+            400,
+            _("This form has expired or did not come from this site. "
+              "Reload the page and try again; nothing was changed."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.response is not None:  # e.g. the login redirect built by Flask-Login
+            return error.response
+        db.session.rollback()
+        if error.code == 403:
+            _audit_denial("access.denied")
+        return render_error(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        app.logger.exception("Unhandled error")
+        db.session.rollback()
+        return render_error(500)
+
+
+def _audit_denial(action: str) -> None:
+    from flask_login import current_user
+
+    from portal.services import audit
+
+    try:
+        audit.record(
+            action,
+            actor=current_user if current_user.is_authenticated else None,
+            details={"method": request.method, "path": request.path[:200]},
+        )
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - an audit failure must not hide the denial
+        db.session.rollback()

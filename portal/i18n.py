@@ -1,0 +1,47 @@
+"""Flask-Babel set-up: the user's stored choice, then the session, then Accept-Language."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from portal.extensions import babel
+
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def select_locale() -> str:
+    supported = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in supported:
+        return current_user.locale
+    if session.get("locale") in supported:
+        return session["locale"]
+    return request.accept_languages.best_match(supported, default="zh_CN") or "zh_CN"
+
+
+def language_code() -> str:
+    """The HTML lang attribute for the current locale."""
+    return "zh-CN" if str(get_locale()) == "zh_CN" else "en"
+
+
+def client_language() -> str:
+    """Clients are recorded as zh or en; staff pages use zh_CN or en."""
+    return "zh" if str(get_locale()) == "zh_CN" else "en"
+
+
+def init_i18n(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(app.root_path + "/../translations"),
+    )
+    app.jinja_env.globals.update(
+        language_code=language_code,
+        language_names=LANGUAGE_NAMES,
+        current_locale=lambda: str(get_locale()),
+    )
+    app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
+    app.jinja_env.filters["datetime"] = (
+        lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
+    )

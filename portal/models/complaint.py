@@ -1,0 +1,238 @@
+"""The complaint aggregate: the record built at intake and carried through every phase."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import UTCDateTime, db, utcnow
+from portal.models.matter import Client, Matter
+from portal.models.user import Role, User
+
+
+class State(StrEnum):
+    DRAFT = "draft"
+    REGISTERED = "registered"
+    TRIAGED = "triaged"
+    INVESTIGATING = "investigating"
+    AWAITING_DECISION = "awaiting_decision"
+    DECIDED = "decided"
+    OUTCOME_SENT = "outcome_sent"
+    ACCEPTED = "accepted"
+    DISPUTED = "disputed"
+    NEGOTIATION = "negotiation"
+    REMEDIES_IN_PROGRESS = "remedies_in_progress"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+STATE_LABELS = {
+    State.DRAFT: _l("Draft"),
+    State.REGISTERED: _l("Registered"),
+    State.TRIAGED: _l("Triaged"),
+    State.INVESTIGATING: _l("Investigating"),
+    State.AWAITING_DECISION: _l("Awaiting decision"),
+    State.DECIDED: _l("Decided"),
+    State.OUTCOME_SENT: _l("Outcome sent"),
+    State.ACCEPTED: _l("Accepted"),
+    State.DISPUTED: _l("Disputed"),
+    State.NEGOTIATION: _l("Negotiation"),
+    State.REMEDIES_IN_PROGRESS: _l("Remedies in progress"),
+    State.FOLLOW_UP: _l("Follow-up"),
+    State.CLOSED: _l("Closed"),
+    State.WITHDRAWN: _l("Withdrawn"),
+}
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    WALK_IN = "walk_in"
+    EMAIL = "email"
+    LETTER = "letter"
+    CLIENT_RELATIONS = "client_relations"
+    WEB = "web"
+
+
+CHANNEL_LABELS = {
+    Channel.PHONE: _l("Phone"),
+    Channel.WALK_IN: _l("Walk-in"),
+    Channel.EMAIL: _l("Email"),
+    Channel.LETTER: _l("Letter"),
+    Channel.CLIENT_RELATIONS: _l("Client-relations staff"),
+    Channel.WEB: _l("Online form"),
+}
+
+
+class Remedy(StrEnum):
+    EXPLANATION = "explanation"
+    APOLOGY = "apology"
+    PARTIAL_REFUND = "partial_refund"
+    FULL_REFUND = "full_refund"
+    FREE_FOLLOW_UP = "free_follow_up"
+    OTHER = "other"
+
+
+REMEDY_LABELS = {
+    Remedy.EXPLANATION: _l("Explanation"),
+    Remedy.APOLOGY: _l("Apology"),
+    Remedy.PARTIAL_REFUND: _l("Partial fee refund"),
+    Remedy.FULL_REFUND: _l("Full fee refund"),
+    Remedy.FREE_FOLLOW_UP: _l("Free follow-up service"),
+    Remedy.OTHER: lambda: pgettext("remedy", "Other"),
+}
+
+
+class ConfirmationMethod(StrEnum):
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    SIGNED_LINK = "signed_link"
+    OVERRIDE = "override"
+    IMPORTED = "imported"
+
+
+complaint_respondent = Table(
+    "complaint_respondent",
+    db.Model.metadata,
+    Column("complaint_id", ForeignKey("complaint.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id"), primary_key=True),
+)
+
+
+class Complaint(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    state: Mapped[str] = mapped_column(String(30), default=State.DRAFT, index=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    channel: Mapped[str | None] = mapped_column(String(20))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    language: Mapped[str] = mapped_column(String(5), default="zh")
+
+    complainant_id: Mapped[int | None] = mapped_column(ForeignKey("client.id"))
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"))
+    narrative: Mapped[str | None] = mapped_column(Text)
+    occurred_on: Mapped[date | None]
+    occurred_until: Mapped[date | None]
+    occurred_place: Mapped[str | None] = mapped_column(String(200))
+    remedies_sought: Mapped[list[str]] = mapped_column(JSON, default=list)
+    remedy_details: Mapped[str | None] = mapped_column(Text)
+
+    # Web submissions wait in a queue until a receptionist verifies them.
+    needs_verification: Mapped[bool] = mapped_column(default=False, index=True)
+    submitted_payload: Mapped[dict | None] = mapped_column(JSON)
+
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmation_method: Mapped[str | None] = mapped_column(String(20))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    confirmation_override_reason: Mapped[str | None] = mapped_column(Text)
+    correction_requested: Mapped[str | None] = mapped_column(Text)
+
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_due: Mapped[date | None]
+    deadline_provisional: Mapped[bool] = mapped_column(default=False)
+    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    complainant: Mapped[Client | None] = relationship()
+    matter: Mapped[Matter | None] = relationship()
+    respondents: Mapped[list[User]] = relationship(secondary=complaint_respondent)
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="complaint", order_by="Evidence.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def label(self) -> str:
+        return self.reference or f"D{self.id}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.state == State.DRAFT
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    def is_respondent(self, user: User) -> bool:
+        return any(r.id == user.id for r in self.respondents)
+
+    def can_view(self, user: User) -> bool:
+        """Intake staff and partners see the record; a respondent never sees their own case."""
+        if self.is_respondent(user):
+            return False
+        return user.has_role(Role.RECEPTIONIST, Role.PARTNER)
+
+    def can_edit_intake(self, user: User) -> bool:
+        return self.is_draft and self.can_view(user)
+
+    def can_override_confirmation(self, user: User) -> bool:
+        return self.is_draft and user.has_role(Role.PARTNER) and not self.is_respondent(user)
+
+
+class EvidenceCategory(StrEnum):
+    ENGAGEMENT_CONTRACT = "engagement_contract"
+    CASE_DOCUMENTS = "case_documents"
+    COMMUNICATIONS = "communications"
+    FEE_RECEIPTS = "fee_receipts"
+    OTHER = "other"
+
+
+EVIDENCE_CATEGORY_LABELS = {
+    EvidenceCategory.ENGAGEMENT_CONTRACT: _l("Engagement contract"),
+    EvidenceCategory.CASE_DOCUMENTS: _l("Case documents"),
+    EvidenceCategory.COMMUNICATIONS: _l("Communications (email, WeChat, minutes)"),
+    EvidenceCategory.FEE_RECEIPTS: _l("Fee receipts"),
+    EvidenceCategory.OTHER: lambda: pgettext("evidence", "Other"),
+}
+
+
+class Evidence(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str | None] = mapped_column(String(300))
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="evidence")
+    uploaded_by: Mapped[User | None] = relationship()
+
+
+class ReferenceCounter(db.Model):
+    """One row per year; incremented inside the registering transaction."""
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class ConfirmationLink(db.Model):
+    """A read-back sent by email; the signed token names this row, which makes it single-use."""
+
+    __table_args__ = (UniqueConstraint("nonce"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
+    nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))  # confirmed | correction
+    complaint: Mapped[Complaint] = relationship()

@@ -1,0 +1,157 @@
+"""Access rules (deny by default), session lifetime, and browser hardening headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import TypeVar
+
+from flask import Flask, abort, current_app, g, request, session
+from flask_login import current_user, logout_user
+
+from portal.db import utcnow
+from portal.models.user import Role
+
+F = TypeVar("F", bound=Callable)
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+def _declare(rule: object) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        view.access_rule = rule  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+def public(view: F) -> F:
+    """Anyone, signed in or not."""
+    return _declare(PUBLIC)(view)
+
+
+def signed_in(view: F) -> F:
+    """Any signed-in user, whatever their roles."""
+    return _declare(AUTHENTICATED)(view)
+
+
+def roles(*allowed: Role) -> Callable[[F], F]:
+    """Signed-in users holding at least one of these roles."""
+    return _declare(frozenset(allowed))
+
+
+def access_rule(view: Callable | None) -> object | None:
+    return getattr(view, "access_rule", None)
+
+
+def enforce_access() -> None:
+    """before_request: every endpoint must declare who may use it; undeclared means 403."""
+    if request.endpoint is None:
+        return  # 404/405 are raised by routing
+    if request.endpoint == "static":
+        return
+    rule = access_rule(current_app.view_functions.get(request.endpoint))
+    if rule == PUBLIC:
+        return
+    if not current_user.is_authenticated:
+        abort(current_app.login_manager.unauthorized())
+    if rule == AUTHENTICATED:
+        return
+    if isinstance(rule, frozenset) and current_user.has_role(*rule):
+        return
+    g.access_denied = True
+    abort(403)
+
+
+def require(condition: bool) -> None:
+    """Object-level check in a route: the model predicate said no."""
+    if not condition:
+        g.access_denied = True
+        abort(403)
+
+
+def _parse(ts: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(ts) if ts else None
+    except ValueError:
+        return None
+
+
+def session_expired() -> bool:
+    """Idle and absolute timeouts, checked on every request of a signed-in user."""
+    now = utcnow()
+    started, seen = _parse(session.get("started_at")), _parse(session.get("seen_at"))
+    config = current_app.config
+    if started is None or seen is None:
+        return True
+    if now - seen > config["SESSION_IDLE_TIMEOUT"]:
+        return True
+    return now - started > config["SESSION_ABSOLUTE_TIMEOUT"]
+
+
+def start_session() -> None:
+    locale = session.get("locale")
+    session.clear()  # a fresh session (and CSRF token) on every login
+    if locale:
+        session["locale"] = locale
+    now = utcnow().isoformat()
+    session["started_at"] = now
+    session["seen_at"] = now
+    session.permanent = True
+
+
+def check_session_lifetime() -> None:
+    if not current_user.is_authenticated:
+        return
+    if session_expired():
+        logout_user()
+        session.clear()
+        g.session_expired = True
+        abort(current_app.login_manager.unauthorized())
+    session["seen_at"] = utcnow().isoformat()
+
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def harden_response(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static":
+        # Every page may hold a client's personal data: never store it in a cache.
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def remember_client_ip() -> None:
+    g.client_ip = request.remote_addr or "unknown"
+
+
+def init_security(app: Flask) -> None:
+    app.before_request(remember_client_ip)
+    app.before_request(check_session_lifetime)
+    app.before_request(enforce_access)
+    app.after_request(harden_response)

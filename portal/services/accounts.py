@@ -1,0 +1,158 @@
+"""Signing in and out, passwords, and user administration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+
+from portal.db import db, utcnow
+from portal.models.user import LoginAttempt, Role, User
+from portal.services import audit
+
+# OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
+hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_DUMMY_HASH = hasher.hash("timing-equaliser")
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+
+
+class LoginResult(Enum):
+    OK = "ok"
+    BAD_CREDENTIALS = "bad_credentials"
+    THROTTLED = "throttled"
+
+
+@dataclass
+class Throttle:
+    window: timedelta
+    per_account: int
+    per_ip: int
+
+
+def hash_password(password: str) -> str:
+    return hasher.hash(password)
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    try:
+        if user is None or not user.password_hash:
+            hasher.verify(_DUMMY_HASH, password)  # same work for unknown users
+            return False
+        return hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _recent_failures(since, **where) -> int:
+    query = select(func.count(LoginAttempt.id)).where(
+        LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False)
+    )
+    for column, value in where.items():
+        query = query.where(getattr(LoginAttempt, column) == value)
+    return db.session.scalar(query) or 0
+
+
+def is_throttled(username: str, ip: str, throttle: Throttle) -> bool:
+    """Failures count per (account, address) and per address.
+
+    Counting per account alone would let anyone lock a lawyer out by typing wrong
+    passwords from another machine; scoping it to the address keeps the owner's own
+    computer usable while the attacker's is slowed down.
+    """
+    since = utcnow() - throttle.window
+    return (
+        _recent_failures(since, username=username, ip=ip) >= throttle.per_account
+        or _recent_failures(since, ip=ip) >= throttle.per_ip
+    )
+
+
+def authenticate(
+    username: str, password: str, ip: str, throttle: Throttle
+) -> tuple[LoginResult, User | None]:
+    username = username.strip().lower()
+    if is_throttled(username, ip, throttle):
+        audit.record("login.throttled", actor_label=username[:100], details={"username": username})
+        return LoginResult.THROTTLED, None
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username))
+    ok = _password_matches(user, password) and user is not None and user.active
+    db.session.add(LoginAttempt(username=username[:64], ip=ip, succeeded=ok))
+    if not ok:
+        audit.record("login.failed", actor_label=username[:100], details={"username": username})
+        return LoginResult.BAD_CREDENTIALS, None
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record("login.succeeded", actor=user)
+    return LoginResult.OK, user
+
+
+def logout(user: User) -> None:
+    user.rotate_session_token()
+    audit.record("logout", actor=user)
+
+
+def change_password(user: User, current: str, new: str) -> bool:
+    if not _password_matches(user, current):
+        audit.record("password.change_failed", actor=user)
+        return False
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    user.rotate_session_token()
+    audit.record("password.changed", actor=user, obj=user)
+    return True
+
+
+def create_user(
+    actor: User,
+    *,
+    username: str,
+    name: str,
+    email: str | None,
+    password: str,
+    roles: set[Role],
+    department_id: int | None = None,
+) -> User:
+    user = User(
+        username=username.strip().lower(),
+        name=name.strip(),
+        email=(email or "").strip().lower() or None,
+        password_hash=hash_password(password),
+        department_id=department_id,
+    )
+    user.set_roles(roles)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.created", actor=actor, obj=user, details={"roles": sorted(r.value for r in roles)}
+    )
+    return user
+
+
+def update_user(
+    actor: User, user: User, *, name: str, email: str | None, roles: set[Role], active: bool
+) -> None:
+    before = {"roles": sorted(r.value for r in user.roles), "active": user.active}
+    user.name = name.strip()
+    user.email = (email or "").strip().lower() or None
+    user.set_roles(roles)
+    if user.active and not active:
+        user.rotate_session_token()  # a disabled user's open sessions end now
+    user.active = active
+    after = {"roles": sorted(r.value for r in roles), "active": active}
+    audit.record("user.updated", actor=actor, obj=user, details={"before": before, "after": after})
+
+
+def reset_password(actor: User, user: User, new_password: str) -> None:
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.rotate_session_token()
+    audit.record("user.password_reset", actor=actor, obj=user)
+
+
+def set_locale(user: User, locale: str) -> None:
+    user.locale = locale

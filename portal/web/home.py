@@ -1,0 +1,33 @@
+"""The role-aware home page ("my work") and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from flask_login import current_user
+from sqlalchemy import text
+
+from portal.db import db
+from portal.security import public, signed_in
+from portal.services import worklist
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@signed_in
+def index():
+    work = worklist.for_user(current_user._get_current_object())
+    return render_template("home/index.html", work=work)
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "reachable"
+        status = 200
+    except Exception:  # noqa: BLE001 - the health check reports, it does not raise
+        database = "unreachable"
+        status = 503
+    return jsonify(status="ok" if status == 200 else "degraded", database=database), status
