@@ -45,6 +45,25 @@ def translate_update() -> None:
     _pybabel("extract", "-F", "translations/babel.cfg", "-k", "_l", "-k", "lazy_gettext",
              "--no-location", "--sort-output", "-o", "translations/messages.pot", ".")
     _pybabel("update", "-i", "translations/messages.pot", "-d", "translations", "--no-fuzzy-matching")
+    fill_english_catalogue(ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po")
+
+
+def fill_english_catalogue(path: Path) -> None:
+    """Source strings are English: the en catalogue repeats them, so none is untranslated."""
+    from babel.messages.pofile import read_po, write_po
+
+    with open(path, "rb") as handle:
+        catalogue = read_po(handle, locale="en")
+    for message in catalogue:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            if not all(message.string):
+                message.string = (message.id[0], message.id[1])
+        elif not message.string:
+            message.string = message.id
+    with open(path, "wb") as handle:
+        write_po(handle, catalogue, width=100, omit_header=False)
 
 
 @translate_cli.command("compile")

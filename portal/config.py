@@ -38,6 +38,10 @@ class Defaults:
     LOGIN_THROTTLE_PER_IP = 20
 
     PUBLIC_FORM_PER_IP_PER_HOUR = 5
+    # Stated in the public form's privacy notice: how long a complaint record is kept.
+    COMPLAINT_RETENTION_YEARS = 5
+    # Reverse proxies in front of the app (0 = none): trust that many X-Forwarded-For/Proto hops.
+    TRUSTED_PROXY_COUNT = 0
 
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 8025
@@ -47,6 +51,8 @@ class Defaults:
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER = ("Redress 投诉处理", "complaints@firm.example")
     MAIL_SINK_DIR: str | None = None  # where `make run`'s SMTP sink writes messages
+    MAIL_TIMEOUT = 30  # seconds for one SMTP connection attempt (the outbox retries later)
+    NOTICE_DIR: str | None = None  # stored notice PDFs; None = <instance>/notices
 
     FIRM_NAME_ZH = "示例律师事务所"
     FIRM_NAME_EN = "Example Law Firm"
@@ -59,6 +65,7 @@ class Defaults:
     CONFIRMATION_LINK_MAX_AGE = timedelta(days=7)
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_BACKOFF_SECONDS = 30
+    OUTBOX_SENDING_TIMEOUT_SECONDS = 600  # a message 'sending' for longer is claimed again
     ENV_NAME = "development"
 
 
@@ -74,6 +81,7 @@ ENV_KEYS = (
     "ENV_NAME",
     "FIRST_RESPONSE_WORKING_DAYS",
     "SESSION_COOKIE_SECURE",
+    "TRUSTED_PROXY_COUNT",
 )
 
 

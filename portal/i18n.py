@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 def select_locale() -> str:
     supported = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale
     if session.get("locale") in supported:
@@ -20,14 +22,20 @@ def select_locale() -> str:
     return request.accept_languages.best_match(supported, default="zh_CN") or "zh_CN"
 
 
+def current_locale() -> str:
+    """The configured code of the active locale (Babel spells zh_CN as zh_Hans_CN)."""
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else "en"
+
+
 def language_code() -> str:
     """The HTML lang attribute for the current locale."""
-    return "zh-CN" if str(get_locale()) == "zh_CN" else "en"
+    return "zh-CN" if current_locale() == "zh_CN" else "en"
 
 
 def client_language() -> str:
     """Clients are recorded as zh or en; staff pages use zh_CN or en."""
-    return "zh" if str(get_locale()) == "zh_CN" else "en"
+    return "zh" if current_locale() == "zh_CN" else "en"
 
 
 def init_i18n(app: Flask) -> None:
@@ -39,7 +47,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals.update(
         language_code=language_code,
         language_names=LANGUAGE_NAMES,
-        current_locale=lambda: str(get_locale()),
+        current_locale=current_locale,
     )
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = (

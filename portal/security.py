@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 from typing import TypeVar
 
 from flask import Flask, abort, current_app, g, request, session
 from flask_login import current_user, logout_user
+from werkzeug.routing import IntegerConverter
 
 from portal.db import utcnow
 from portal.models.user import Role
@@ -150,8 +150,47 @@ def remember_client_ip() -> None:
     g.client_ip = request.remote_addr or "unknown"
 
 
+def limit_body_size() -> None:
+    """Only multipart requests (file uploads) may use the large MAX_CONTENT_LENGTH; any other
+    body is held in memory at once, so it gets the MAX_FORM_MEMORY_SIZE limit (413 beyond)."""
+    if request.mimetype != "multipart/form-data":
+        config = current_app.config
+        request.max_content_length = min(
+            config["MAX_CONTENT_LENGTH"] or config["MAX_FORM_MEMORY_SIZE"],
+            config["MAX_FORM_MEMORY_SIZE"] or config["MAX_CONTENT_LENGTH"],
+        )
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` limited to what a database integer holds: a longer number is a 404,
+    not an OverflowError (500) inside the database driver."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def check_csrf() -> None:
+    """CSRF on every unsafe request, once we know who is asking and that they may.
+
+    Running it after the access check means an expired session gets the login redirect
+    (HX-Redirect for htmx) and a forbidden route its 403, instead of "form expired".
+    """
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        current_app.extensions["csrf"].protect(apply_exemptions=True)
+
+
 def init_security(app: Flask) -> None:
-    app.before_request(remember_client_ip)
-    app.before_request(check_session_lifetime)
-    app.before_request(enforce_access)
+    # Flask-WTF's own before_request would run first; ours runs after the access check.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    proxies = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if proxies:
+        # Behind a reverse proxy every request would come from the proxy's address, and
+        # the per-address login throttle would then lock everyone out at once.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    app.url_map.converters["int"] = BoundedIntConverter  # before any blueprint adds a rule
+    hooks = [limit_body_size, remember_client_ip, check_session_lifetime, enforce_access,
+             check_csrf]
+    app.before_request_funcs.setdefault(None, [])[0:0] = hooks
     app.after_request(harden_response)

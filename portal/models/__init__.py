@@ -16,6 +16,7 @@ from portal.models.complaint import (
 from portal.models.matter import Client, Matter
 from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage, OutboxStatus
+from portal.models.ratelimit import RateLimitHit
 from portal.models.user import Department, LoginAttempt, Role, User, UserRole
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Notice",
     "OutboxMessage",
     "OutboxStatus",
+    "RateLimitHit",
     "ReferenceCounter",
     "Remedy",
     "Role",

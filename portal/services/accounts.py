@@ -107,6 +107,40 @@ def change_password(user: User, current: str, new: str) -> bool:
     return True
 
 
+class AccountError(ValueError):
+    """A user-administration request the rules refuse; `code` names the rule for the form."""
+
+    def __init__(self, field: str, code: str) -> None:
+        super().__init__(f"{field}: {code}")
+        self.field = field
+        self.code = code
+
+
+_KEEP = object()
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def normalise_email(email: str | None) -> str | None:
+    return (email or "").strip().lower() or None
+
+
+def _check_unique(username: str | None, email: str | None, exclude_id: int | None) -> None:
+    """Refuse a username or email already in use (case-insensitively), before the database
+    constraint would turn it into an IntegrityError."""
+    for field, column, value in (("username", User.username, username),
+                                 ("email", User.email, email)):
+        if not value:
+            continue
+        query = select(User.id).where(func.lower(column) == value)
+        if exclude_id is not None:
+            query = query.where(User.id != exclude_id)
+        if db.session.scalar(query.limit(1)) is not None:
+            raise AccountError(field, "taken")
+
+
 def create_user(
     actor: User,
     *,
@@ -117,10 +151,12 @@ def create_user(
     roles: set[Role],
     department_id: int | None = None,
 ) -> User:
+    username, email = normalise_username(username), normalise_email(email)
+    _check_unique(username, email, exclude_id=None)
     user = User(
-        username=username.strip().lower(),
+        username=username,
         name=name.strip(),
-        email=(email or "").strip().lower() or None,
+        email=email,
         password_hash=hash_password(password),
         department_id=department_id,
     )
@@ -134,20 +170,51 @@ def create_user(
 
 
 def update_user(
-    actor: User, user: User, *, name: str, email: str | None, roles: set[Role], active: bool
+    actor: User,
+    user: User,
+    *,
+    name: str,
+    email: str | None,
+    roles: set[Role],
+    active: bool,
+    department_id: int | None | object = _KEEP,
 ) -> None:
-    before = {"roles": sorted(r.value for r in user.roles), "active": user.active}
+    """Change a user's details. A partner cannot disable themselves or drop their own
+    partner role: the firm would risk having nobody left who can administer users."""
+    if actor.id == user.id and not active:
+        raise AccountError("active", "self_disable")
+    if actor.id == user.id and Role.PARTNER not in roles:
+        raise AccountError("roles", "self_demote")
+    email = normalise_email(email)
+    _check_unique(None, email, exclude_id=user.id)
+    before = _snapshot(user)
     user.name = name.strip()
-    user.email = (email or "").strip().lower() or None
+    user.email = email
+    if department_id is not _KEEP:
+        user.department_id = department_id  # type: ignore[assignment]
     user.set_roles(roles)
     if user.active and not active:
         user.rotate_session_token()  # a disabled user's open sessions end now
     user.active = active
-    after = {"roles": sorted(r.value for r in roles), "active": active}
-    audit.record("user.updated", actor=actor, obj=user, details={"before": before, "after": after})
+    after = _snapshot(user, roles)
+    changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    audit.record("user.updated", actor=actor, obj=user, details={"changed": changed})
+
+
+def _snapshot(user: User, roles: set[Role] | None = None) -> dict:
+    return {
+        "name": user.name,
+        "email": user.email,
+        "department_id": user.department_id,
+        "roles": sorted(r.value for r in (roles if roles is not None else user.roles)),
+        "active": user.active,
+    }
 
 
 def reset_password(actor: User, user: User, new_password: str) -> None:
+    """A partner sets a new password; every open session of that user ends."""
+    if not user.username:
+        raise AccountError("password", "no_login")
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     user.rotate_session_token()

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 
 from flask import g, has_app_context
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.db import db, utcnow
 from portal.models.audit import GENESIS, AuditEvent
 from portal.models.user import User
+
+
+@sa_event.listens_for(AuditEvent, "load")
+def _at_in_utc(target: AuditEvent, _context) -> None:
+    # PostgreSQL hands timestamptz back in the server's time zone (e.g. +08:00); the hash
+    # covers the UTC ISO form, so normalise without marking the row as changed.
+    if target.at is not None and target.at.utcoffset():
+        set_committed_value(target, "at", target.at.astimezone(UTC))
 
 
 def _lock_chain() -> None:
@@ -50,9 +62,11 @@ def record(
         ip=g.get("client_ip") if has_app_context() else None,
         details=details or {},
         prev_hash=_last_hash(),
+        hash="pending-" + secrets.token_hex(28),  # unique placeholder until the id is known
     )
-    event.hash = event.compute_hash()
     db.session.add(event)
+    db.session.flush()  # the id is part of what the hash covers, so it must exist first
+    event.hash = event.compute_hash()
     db.session.flush()
     return event
 
@@ -85,4 +99,5 @@ def _iter_events(batch: int) -> Iterator[AuditEvent]:
             return
         yield from rows
         last_id = rows[-1].id
-        db.session.expunge_all()
+        for row in rows:  # keep memory flat without detaching the signed-in user
+            db.session.expunge(row)

@@ -6,7 +6,7 @@ import importlib
 
 from flask import Flask
 
-AREAS = ("auth", "home", "admin", "intake", "public", "calendar", "mailbox")
+AREAS = ("auth", "home", "admin", "intake", "public", "calendar", "mailbox", "readback")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,0 +1,77 @@
+"""`flask outbox work|status`: the mail worker and a look at the queue."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from portal.db import db
+from portal.models.outbox import OutboxMessage, OutboxStatus
+from portal.services import outbox
+
+cli = AppGroup("outbox", help="The outgoing mail queue.")
+log = logging.getLogger("portal.outbox")
+
+
+def _stop_event() -> threading.Event:
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_args: stop.set())
+    return stop
+
+
+def _one_pass(limit: int) -> int:
+    try:
+        return outbox.deliver_due(limit=limit)
+    except OperationalError as error:  # e.g. the database is busy: try again next pass
+        db.session.rollback()
+        log.warning("outbox pass failed: %s", error)
+        return 0
+    finally:
+        db.session.remove()
+
+
+@cli.command("work")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds between passes when the queue is empty.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="Messages per pass.")
+def work(once: bool, interval: float, limit: int) -> None:
+    """Send due messages (retries with backoff; dead after OUTBOX_MAX_ATTEMPTS)."""
+    if once:
+        click.echo(f"{_one_pass(limit)} sent.")
+        return
+    stop = _stop_event()
+    click.echo(f"Outbox worker running (every {interval:g} s); Ctrl+C to stop.")
+    while not stop.is_set():
+        sent = _one_pass(limit)
+        if sent:
+            click.echo(f"{sent} sent.")
+        if sent < limit:
+            stop.wait(interval)
+    click.echo("Outbox worker stopped.")
+
+
+@cli.command("status")
+def status() -> None:
+    """Counts per status, and the messages that could not be delivered."""
+    counts = outbox.summary()
+    click.echo("  ".join(f"{name}: {counts[name]}" for name in counts))
+    dead = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.DEAD).order_by(OutboxMessage.id.desc()).limit(20))
+    for message in dead:
+        click.echo(f"dead #{message.id} {message.kind} to {message.recipient} after "
+                   f"{message.attempts} attempts: {message.last_error or ''}"[:300])
+    pending = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.PENDING).order_by(OutboxMessage.next_attempt_at)
+        .limit(1))
+    if pending is not None:
+        click.echo(f"next due: #{pending.id} at {pending.next_attempt_at.isoformat()}")

@@ -1,0 +1,124 @@
+"""The acknowledgement notice's context: plain data only, both languages side by side.
+
+The PDF and the email are bilingual by design (the client's language first), so labels are
+written here and in templates/pdf/ in both languages rather than going through gettext.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from babel.dates import format_date, format_time
+
+from portal.db import utcnow
+from portal.models.complaint import Complaint
+from portal.services.calendar import LOCAL_TZ, first_response_due
+
+LANGUAGES = ("zh", "en")
+BABEL_LOCALES = {"zh": "zh_CN", "en": "en_GB"}
+LANG_TAGS = {"zh": "zh-CN", "en": "en"}
+
+REMEDY_NAMES = {
+    "explanation": {"zh": "作出解释说明", "en": "An explanation"},
+    "apology": {"zh": "赔礼道歉", "en": "An apology"},
+    "partial_refund": {"zh": "部分退还律师费", "en": "A partial refund of fees"},
+    "full_refund": {"zh": "全额退还律师费", "en": "A full refund of fees"},
+    "free_follow_up": {"zh": "免费提供后续法律服务", "en": "Free follow-up legal service"},
+    "other": {"zh": "其他", "en": "Other"},
+}
+
+
+def languages_for(language: str | None) -> list[str]:
+    """The client's language first, then the other one."""
+    first = language if language in LANGUAGES else "zh"
+    return [first] + [lang for lang in LANGUAGES if lang != first]
+
+
+def bilingual_date(day: date | None, fmt: str = "long") -> dict | None:
+    if day is None:
+        return None
+    return {"iso": day.isoformat(),
+            **{lang: format_date(day, fmt, locale=BABEL_LOCALES[lang]) for lang in LANGUAGES}}
+
+
+def bilingual_moment(moment: datetime | None) -> dict | None:
+    if moment is None:
+        return None
+    local = moment.astimezone(LOCAL_TZ)
+    text = bilingual_date(local.date())
+    clock = format_time(local, "HH:mm", locale="en_GB")
+    return {**text, "iso": local.isoformat(timespec="minutes"),
+            "zh": f"{text['zh']} {clock}", "en": f"{text['en']}, {clock}"}
+
+
+def _period(start: date | None, end: date | None) -> dict | None:
+    if start is None:
+        return None
+    first = bilingual_date(start)
+    if end is None or end == start:
+        return first
+    last = bilingual_date(end)
+    return {"iso": f"{start.isoformat()}/{end.isoformat()}",
+            "zh": f"{first['zh']}至{last['zh']}", "en": f"{first['en']} to {last['en']}"}
+
+
+def _deadline(complaint: Complaint, config: Mapping) -> dict | None:
+    working_days = int(config.get("FIRST_RESPONSE_WORKING_DAYS", 3))
+    due, provisional = complaint.first_response_due, complaint.deadline_provisional
+    if due is None and complaint.received_at is not None:
+        computed = first_response_due(complaint.received_at, working_days)
+        due, provisional = computed.due, computed.provisional
+    if due is None:
+        return None
+    return {**bilingual_date(due, "full"), "working_days": working_days,
+            "provisional": bool(provisional)}
+
+
+def _matter(complaint: Complaint) -> dict | None:
+    matter = complaint.matter
+    if matter is None:
+        return None
+    return {"reference": matter.reference, "title": matter.title,
+            "case_number": matter.case_number or ""}
+
+
+def firm_context(config: Mapping) -> dict:
+    return {
+        "name_zh": config["FIRM_NAME_ZH"], "name_en": config["FIRM_NAME_EN"],
+        "address_zh": config["FIRM_ADDRESS_ZH"], "address_en": config["FIRM_ADDRESS_EN"],
+        "phone": config["FIRM_PHONE"], "email": config["FIRM_COMPLAINTS_EMAIL"],
+    }
+
+
+def acknowledgement_context(complaint: Complaint, config: Mapping,
+                            now: datetime | None = None) -> dict:
+    """Everything the acknowledgement (PDF and email) may show, as strings, lists and dicts."""
+    now = now or utcnow()
+    languages = languages_for(complaint.language)
+    reference = complaint.reference or f"D{complaint.id}"
+    firm = firm_context(config)
+    return {
+        "kind": "acknowledgement",
+        "language": languages[0],
+        "languages": languages,
+        "lang_tag": LANG_TAGS[languages[0]],
+        "title": {"zh": f"投诉受理通知书 {reference}",
+                  "en": f"Acknowledgement of complaint {reference}"},
+        "created_iso": now.astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
+        "issued": bilingual_date(now.astimezone(LOCAL_TZ).date()),
+        "reference": reference,
+        "received": bilingual_moment(complaint.received_at),
+        "complainant_name": complaint.complainant.name if complaint.complainant else "",
+        "respondents": [user.name for user in complaint.respondents],
+        "matter": _matter(complaint),
+        "narrative": complaint.narrative or "",
+        "occurred": _period(complaint.occurred_on, complaint.occurred_until),
+        "place": complaint.occurred_place or "",
+        "remedies": [{"code": code, **REMEDY_NAMES.get(code, {"zh": code, "en": code})}
+                     for code in complaint.remedies_sought or []],
+        "remedy_details": complaint.remedy_details or "",
+        "deadline": _deadline(complaint, config),
+        "contact": {"email": firm["email"], "phone": firm["phone"]},
+        "firm": firm,
+    }

@@ -1,0 +1,107 @@
+"""Read-only queries behind the partners' user list and audit-trail browser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.db import db
+from portal.models.audit import AuditEvent
+from portal.models.user import Department, Role, User, UserRole
+
+AUDIT_PAGE_SIZE = 50
+
+
+def departments() -> list[Department]:
+    return list(db.session.scalars(select(Department).order_by(Department.id)))
+
+
+def search_users(text: str = "", role: str = "", status: str = "") -> list[User]:
+    """Staff whose name, username or email contains `text`, optionally by role and status."""
+    query = select(User).options(selectinload(User.department))
+    if text:
+        pattern = f"%{_escape_like(text.strip().lower())}%"
+        query = query.where(
+            or_(
+                func.lower(User.name).like(pattern, escape="\\"),
+                func.lower(User.username).like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape="\\"),
+            )
+        )
+    if role in {r.value for r in Role}:
+        query = query.where(User.role_rows.any(UserRole.role == role))
+    if status == "active":
+        query = query.where(User.active.is_(True), User.username.is_not(None))
+    elif status == "disabled":
+        query = query.where(User.active.is_(False))
+    elif status == "nologin":
+        query = query.where(User.username.is_(None))
+    # accounts first (by username), then lawyers recorded without a login (by name)
+    query = query.order_by(User.username.is_(None), User.username, User.name)
+    return list(db.session.scalars(query))
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class AuditFilter:
+    action: str | None = None
+    actor: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None  # inclusive, aware
+    until: datetime | None = None  # exclusive, aware
+
+
+def _audit_query(f: AuditFilter) -> Select:
+    query = select(AuditEvent).options(selectinload(AuditEvent.actor))
+    if f.action:
+        query = query.where(AuditEvent.action == f.action)
+    if f.actor:
+        name = f.actor.strip().lower()
+        query = query.where(
+            or_(
+                func.lower(AuditEvent.actor_label) == name,
+                AuditEvent.actor_id.in_(select(User.id).where(func.lower(User.username) == name)),
+            )
+        )
+    if f.object_type:
+        query = query.where(AuditEvent.object_type == f.object_type)
+    if f.object_id:
+        query = query.where(AuditEvent.object_id == f.object_id.strip())
+    if f.since:
+        query = query.where(AuditEvent.at >= f.since)
+    if f.until:
+        query = query.where(AuditEvent.at < f.until)
+    return query.order_by(AuditEvent.id.desc())  # newest first
+
+
+def search_audit(f: AuditFilter, page: int = 1) -> Pagination:
+    """One page (50 rows) of matching events, newest first; a page past the end shows the last."""
+    query = _audit_query(f)
+    result = db.paginate(query, page=max(page, 1), per_page=AUDIT_PAGE_SIZE, error_out=False)
+    if result.pages and result.page > result.pages:
+        result = db.paginate(query, page=result.pages, per_page=AUDIT_PAGE_SIZE, error_out=False)
+    return result
+
+
+def audit_actions() -> list[str]:
+    query = select(AuditEvent.action).distinct().order_by(AuditEvent.action)
+    return list(db.session.scalars(query))
+
+
+def audit_object_types() -> list[str]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent.object_type)
+            .where(AuditEvent.object_type.is_not(None))
+            .distinct()
+            .order_by(AuditEvent.object_type)
+        )
+    )

@@ -1,0 +1,151 @@
+"""Notices: rendered PDFs stored immutably with their SHA-256; a re-issue is a new version.
+
+Registration only *queues* the acknowledgement email (`queue_acknowledgement`), with an
+attachment spec naming the notice kind: the outbox worker renders and stores the notice the
+first time it sends the message, so registering never waits for WeasyPrint or SMTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from portal.db import db, utcnow
+from portal.documents import acknowledgement_context, render, render_pdf
+from portal.models.complaint import Complaint
+from portal.models.notice import Notice
+from portal.models.outbox import OutboxMessage
+from portal.models.user import User
+from portal.services import audit, outbox
+
+
+class NoticeError(Exception):
+    """Unknown kind, or a stored notice that no longer matches its SHA-256."""
+
+
+@dataclass(frozen=True)
+class NoticeKind:
+    template: str
+    context: Callable[[Complaint, Mapping], dict]
+    email: str  # templates/emails/<email>.txt and .html
+    subject: dict[str, str]
+
+
+KINDS: dict[str, NoticeKind] = {
+    "acknowledgement": NoticeKind(
+        template="pdf/acknowledgement.html",
+        context=acknowledgement_context,
+        email="acknowledgement",
+        subject={"zh": "投诉受理通知", "en": "Acknowledgement of your complaint"},
+    ),
+}
+
+
+def kind_of(kind: str) -> NoticeKind:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise NoticeError(f"unknown notice kind: {kind!r}") from None
+
+
+def notice_dir() -> Path:
+    configured = current_app.config.get("NOTICE_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "notices"
+
+
+def path_of(notice: Notice) -> Path:
+    return notice_dir() / notice.stored_name
+
+
+def context_for(complaint: Complaint, kind: str) -> dict:
+    return kind_of(kind).context(complaint, current_app.config)
+
+
+def render_fresh(complaint: Complaint, kind: str) -> bytes:
+    """The notice as it would be issued now, without storing anything."""
+    return render_pdf(kind_of(kind).template, context_for(complaint, kind))
+
+
+def _next_version(complaint: Complaint, kind: str) -> int:
+    current = db.session.scalar(
+        select(func.max(Notice.version)).where(Notice.complaint_id == complaint.id,
+                                               Notice.kind == kind))
+    return (current or 0) + 1
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as handle:  # never overwrite a stored notice
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.chmod(0o440)
+
+
+def issue(complaint: Complaint, kind: str, actor: User | None = None) -> Notice:
+    """Render and store the next version of a notice (flush, audit "notice.issued").
+
+    If the caller's transaction rolls back, the file stays behind unreferenced; it is never
+    served, since notices are only read through their row.
+    """
+    pdf = render_fresh(complaint, kind)
+    version = _next_version(complaint, kind)
+    label = re.sub(r"[^A-Za-z0-9-]", "", complaint.label)
+    stored_name = f"{label}-{kind}-v{version}-{secrets.token_hex(6)}.pdf"
+    _write_once(notice_dir() / stored_name, pdf)
+    notice = Notice(complaint_id=complaint.id, kind=kind, version=version,
+                    stored_name=stored_name, sha256=hashlib.sha256(pdf).hexdigest(),
+                    size=len(pdf), created_at=utcnow(),
+                    created_by_id=actor.id if actor else None)
+    db.session.add(notice)
+    db.session.flush()
+    audit.record("notice.issued", actor=actor, obj=complaint,
+                 details={"notice_id": notice.id, "kind": kind, "version": version,
+                          "sha256": notice.sha256, "size": notice.size})
+    return notice
+
+
+def read_bytes(notice: Notice) -> bytes:
+    """The stored PDF, after checking it still matches the SHA-256 recorded at issue."""
+    data = path_of(notice).read_bytes()
+    if hashlib.sha256(data).hexdigest() != notice.sha256:
+        raise NoticeError(f"notice {notice.id} does not match its SHA-256: file altered")
+    return data
+
+
+def latest(complaint: Complaint, kind: str) -> Notice | None:
+    return db.session.scalar(
+        select(Notice).where(Notice.complaint_id == complaint.id, Notice.kind == kind)
+        .order_by(Notice.version.desc()).limit(1))
+
+
+def queue_acknowledgement(actor: User | None, complaint: Complaint) -> OutboxMessage | None:
+    """Queue the bilingual acknowledgement email (the PDF is rendered later, by the worker).
+
+    Returns None, queuing nothing, when the complainant has no email address; raises
+    outbox.OutboxError when the address on record is not a valid one.
+    """
+    client = complaint.complainant
+    if client is None or not (client.email or "").strip():
+        return None
+    kind = kind_of("acknowledgement")
+    context = context_for(complaint, "acknowledgement")
+    reference = context["reference"]
+    subject = " / ".join(f"{kind.subject[lang]} {reference}" for lang in context["languages"])
+    return outbox.queue(
+        kind="acknowledgement", recipient=client.email, recipient_name=client.name,
+        subject=subject,
+        body_text=render(f"emails/{kind.email}.txt", context),
+        body_html=render(f"emails/{kind.email}.html", context),
+        complaint=complaint,
+        attachments=[{"notice_kind": "acknowledgement", "notice_id": None}],
+        actor=actor,
+    )

@@ -1,0 +1,316 @@
+"""The transactional outbox: mail is a row written with the change that causes it.
+
+`queue()` only adds a row (flush, no commit): if the caller's transaction rolls back, nothing
+is ever sent. The worker (`flask outbox work`) calls `deliver_due()`, which
+
+* claims one due message at a time with a conditional UPDATE (status pending → sending, or a
+  'sending' row whose lease ran out) and commits the claim before talking SMTP, so two
+  workers never send the same message;
+* renders a notice attachment the first time the message is sent and writes the notice id
+  back into the message, so retries and resends attach the very same version;
+* marks the message sent, or counts the failure and retries with exponential backoff
+  (OUTBOX_BACKOFF_SECONDS × 2^(attempts−1), at most one hour), until OUTBOX_MAX_ATTEMPTS
+  turns it `dead` and every active partner with an email address is alerted.
+
+A message is 'sending' while a worker holds it; its `next_attempt_at` is then the end of the
+lease (OUTBOX_SENDING_TIMEOUT_SECONDS, 10 minutes): a worker that died mid-send leaves a row
+that another worker claims again after the lease (at-least-once in that one case).
+"""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_mail import Connection, Message
+from sqlalchemy import func, select, update
+
+from portal.db import db, utcnow
+from portal.extensions import mail
+from portal.models.complaint import Complaint
+from portal.models.notice import Notice
+from portal.models.outbox import OutboxMessage, OutboxStatus
+from portal.models.user import Role, User, UserRole
+from portal.services import audit
+
+ALERT_KIND = "alert.mail_dead"
+MAX_BACKOFF = timedelta(hours=1)
+ATTACHMENT_KEYS = {"notice_kind", "notice_id", "path", "filename", "content_type"}
+
+
+class OutboxError(ValueError):
+    """The message cannot be queued or resent as asked."""
+
+
+# -- queueing -------------------------------------------------------------------------
+
+def _single_line(value: str | None, what: str) -> str | None:
+    if value is not None and any(c in value for c in "\r\n\0"):
+        raise OutboxError(f"{what} must be a single line")
+    return value
+
+
+def normalise_address(address: str) -> str:
+    """A syntactically valid, ASCII-sendable address (IDN domains become punycode)."""
+    _single_line(address, "recipient")
+    try:
+        result = validate_email(address.strip(), check_deliverability=False,
+                                allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise OutboxError(f"invalid recipient address: {error}") from error
+    return result.ascii_email or result.normalized
+
+
+def _check_attachments(attachments: list[dict] | None) -> list[dict]:
+    checked = []
+    for spec in attachments or []:
+        if not isinstance(spec, dict) or not spec.keys() <= ATTACHMENT_KEYS:
+            raise OutboxError(f"unknown attachment specification: {spec!r}")
+        if not ("notice_kind" in spec or spec.get("notice_id") or spec.get("path")):
+            raise OutboxError("an attachment names a notice or a file")
+        _single_line(spec.get("filename"), "attachment filename")
+        _single_line(spec.get("content_type"), "attachment content type")
+        checked.append(dict(spec))
+    return checked
+
+
+def queue(*, kind: str, recipient: str, recipient_name: str | None, subject: str,
+          body_text: str, body_html: str | None = None, complaint: Complaint | None = None,
+          attachments: list[dict] | None = None, actor: User | None = None) -> OutboxMessage:
+    """Add a message to the outbox in the caller's transaction (flush, never commit)."""
+    address = normalise_address(recipient)
+    _single_line(recipient_name, "recipient name")
+    _single_line(subject, "subject")
+    message = OutboxMessage(
+        kind=kind, recipient=address, recipient_name=(recipient_name or "").strip() or None,
+        subject=subject.strip(), body_text=body_text, body_html=body_html,
+        attachments=_check_attachments(attachments),
+        complaint_id=complaint.id if complaint is not None else None,
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    if complaint is not None:
+        audit.record("mail.queued", actor=actor, obj=complaint,
+                     details={"message_id": message.id, "kind": kind, "recipient": address})
+    return message
+
+
+def resend(actor: User | None, message: OutboxMessage) -> OutboxMessage:
+    """A new pending copy of a sent or dead message (the same notice version is attached)."""
+    if message.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+        raise OutboxError("the message is still waiting to be sent")
+    copy = OutboxMessage(
+        kind=message.kind, recipient=message.recipient, recipient_name=message.recipient_name,
+        subject=message.subject, body_text=message.body_text, body_html=message.body_html,
+        attachments=[dict(spec) for spec in message.attachments or []],
+        complaint_id=message.complaint_id, status=OutboxStatus.PENDING, attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(copy)
+    db.session.flush()
+    _record("mail.resent", message, actor,
+            {"message_id": copy.id, "original_id": message.id, "kind": message.kind,
+             "recipient": message.recipient})
+    return copy
+
+
+def messages_for(complaint: Complaint) -> list[OutboxMessage]:
+    return list(db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id)
+        .order_by(OutboxMessage.id)))
+
+
+def summary() -> dict[str, int]:
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    counts = {status.value: 0 for status in OutboxStatus}
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def _record(action: str, message: OutboxMessage, actor: User | None, details: dict) -> None:
+    if message.complaint_id is not None:
+        audit.record(action, actor=actor, object_type="complaint",
+                     object_id=message.complaint_id, details=details)
+    else:
+        audit.record(action, actor=actor, obj=message, details=details)
+
+
+# -- delivering -----------------------------------------------------------------------
+
+def _config_seconds(key: str) -> timedelta:
+    return timedelta(seconds=int(current_app.config[key]))
+
+
+def _due_ids(now: datetime, limit: int) -> list[int]:
+    ids = list(db.session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+               OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
+    db.session.commit()  # end the read (SQLite: BEGIN IMMEDIATE holds the write lock)
+    return ids
+
+
+def _claim(message_id: int, now: datetime) -> bool:
+    """pending (or an expired 'sending' lease) → sending; True if this worker won."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id,
+               OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+               OutboxMessage.next_attempt_at <= now)
+        .values(status=OutboxStatus.SENDING,
+                next_attempt_at=now + _config_seconds("OUTBOX_SENDING_TIMEOUT_SECONDS"))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def deliver_due(now: datetime | None = None, limit: int = 20) -> int:
+    """Send up to `limit` due messages; returns how many were sent. Commits per message."""
+    now = now or utcnow()
+    sent = 0
+    for message_id in _due_ids(now, limit):
+        if not _claim(message_id, now):
+            continue  # another worker has it
+        if _deliver_one(message_id, now):
+            sent += 1
+    return sent
+
+
+def _deliver_one(message_id: int, now: datetime) -> bool:
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    try:
+        email = _build(message)
+        _send(email)
+    except Exception as error:  # noqa: BLE001 - any failure is a failed attempt, retried later
+        db.session.rollback()
+        _failed(message_id, now, error)
+        return False
+    message.status = OutboxStatus.SENT
+    message.sent_at = utcnow()
+    message.message_id = email.msgId
+    message.last_error = None
+    _record("mail.sent", message, None,
+            {"message_id": message.id, "kind": message.kind, "recipient": message.recipient,
+             "attempts": message.attempts + 1})
+    message.attempts += 1
+    db.session.commit()
+    return True
+
+
+def _failed(message_id: int, now: datetime, error: Exception) -> None:
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    message.attempts += 1
+    message.last_error = f"{type(error).__name__}: {error}"[:2000]
+    details = {"message_id": message.id, "kind": message.kind, "attempts": message.attempts,
+               "error": message.last_error[:300]}
+    if message.attempts >= int(current_app.config["OUTBOX_MAX_ATTEMPTS"]):
+        message.status = OutboxStatus.DEAD
+        alerted = [] if message.kind == ALERT_KIND else _alert_partners(message)
+        _record("mail.dead", message, None, {**details, "alerted": alerted})
+    else:
+        backoff = _config_seconds("OUTBOX_BACKOFF_SECONDS") * 2 ** (message.attempts - 1)
+        message.status = OutboxStatus.PENDING
+        message.next_attempt_at = now + min(backoff, MAX_BACKOFF)
+        _record("mail.failed", message, None,
+                {**details, "next_attempt_at": message.next_attempt_at.isoformat()})
+    db.session.commit()
+
+
+def _alert_partners(message: OutboxMessage) -> list[int]:
+    partners = db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.PARTNER.value, User.active.is_(True),
+               User.email.is_not(None))
+        .order_by(User.id)).unique().all()
+    reference = message.complaint.label if message.complaint else None
+    alerted = []
+    for partner in partners:
+        with force_locale(partner.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            context = {"message": message, "reference": reference, "partner": partner}
+            queue(kind=ALERT_KIND, recipient=partner.email, recipient_name=partner.name,
+                  subject=_("Undeliverable email: %(subject)s", subject=message.subject),
+                  body_text=render_template("emails/dead_letter.txt", **context),
+                  body_html=render_template("emails/dead_letter.html", **context))
+        alerted.append(partner.id)
+    return alerted
+
+
+# -- building and sending with Flask-Mail ------------------------------------------------
+
+def _attachment(message: OutboxMessage, index: int, spec: dict) -> tuple[str, str, bytes]:
+    from portal.services import notices
+
+    if "notice_kind" in spec or spec.get("notice_id"):
+        notice = db.session.get(Notice, spec["notice_id"]) if spec.get("notice_id") else None
+        if notice is None:
+            if message.complaint is None:
+                raise OutboxError("a notice attachment needs a complaint")
+            notice = notices.issue(message.complaint, spec["notice_kind"])
+            specs = [dict(s) for s in message.attachments]
+            specs[index] = {**spec, "notice_id": notice.id}
+            message.attachments = specs  # a new list, so the JSON column is written
+            db.session.commit()  # retries and resends now reuse this version
+        return notice.filename, "application/pdf", notices.read_bytes(notice)
+    return _file_attachment(spec)
+
+
+def _file_attachment(spec: dict) -> tuple[str, str, bytes]:
+    config = current_app.config
+    roots = [Path(current_app.instance_path)] + [
+        Path(config[key]) for key in ("NOTICE_DIR", "EVIDENCE_DIR", "INSTANCE_DATA_DIR")
+        if config.get(key)]
+    path = Path(spec["path"]).resolve()
+    if not any(path.is_relative_to(root.resolve()) for root in roots) or not path.is_file():
+        raise OutboxError("attachment file is outside the instance data directories")
+    filename = spec.get("filename") or path.name
+    return filename, spec.get("content_type") or "application/octet-stream", path.read_bytes()
+
+
+def _build(message: OutboxMessage) -> Message:
+    config = current_app.config
+    recipient = ((message.recipient_name, message.recipient) if message.recipient_name
+                 else message.recipient)
+    email = Message(
+        subject=message.subject, recipients=[recipient], body=message.body_text,
+        html=message.body_html, sender=config["MAIL_DEFAULT_SENDER"],
+        reply_to=config.get("FIRM_COMPLAINTS_EMAIL"),
+        extra_headers={"Auto-Submitted": "auto-generated"},
+    )
+    for index, spec in enumerate(message.attachments or []):
+        filename, content_type, data = _attachment(message, index, spec)
+        email.attach(filename=filename, content_type=content_type, data=data)
+    return email
+
+
+class _TimedConnection(Connection):
+    """Flask-Mail's connection with a socket timeout, so a hung server cannot stall the worker."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        timeout = float(current_app.config.get("MAIL_TIMEOUT", 30))
+        state = self.mail
+        if state.use_ssl:
+            host: smtplib.SMTP = smtplib.SMTP_SSL(state.server, state.port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(state.server, state.port, timeout=timeout)
+        host.set_debuglevel(int(state.debug))
+        if state.use_tls:
+            host.starttls()
+        if state.username and state.password:
+            host.login(state.username, state.password)
+        return host
+
+
+def _send(email: Message) -> None:
+    # Settings are read at send time (not frozen at start-up), so a changed MAIL_* applies.
+    state = mail.init_mail(current_app.config, current_app.debug, current_app.testing)
+    with _TimedConnection(state) as connection:
+        email.send(connection)

@@ -1,0 +1,130 @@
+"""Complaints sent through the public online form, and the per-address limit on them.
+
+A submission becomes a draft complaint flagged `needs_verification`: a receptionist checks
+it, finds or confirms the person, the lawyer(s) and the matter, then reads it back to the
+client before it can be registered. Nothing is matched automatically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import delete, func, select
+
+from portal.db import db, utcnow
+from portal.models.complaint import Channel, Complaint, State
+from portal.models.matter import Client
+from portal.models.ratelimit import RateLimitHit
+from portal.services import audit
+
+log = logging.getLogger(__name__)
+
+_PHONE = re.compile(
+    r"^\+?[0-9\s().\-/]{5,30}(\s*(ext\.?|x|#|转|分机)\s*[0-9]{1,6})?$", re.IGNORECASE
+)
+
+BUCKET = "public_form"
+WINDOW = timedelta(hours=1)
+
+
+@dataclass
+class PublicSubmission:
+    """What the visitor typed, cleaned and validated by the form.
+
+    The lawyer(s) and matter they name are free text: they stay in `submitted_payload` for
+    the receptionist, who links the real staff members and matter when verifying.
+    """
+
+    name: str
+    narrative: str
+    language: str  # zh | en
+    phone: str | None = None
+    email: str | None = None
+    occurred_on: date | None = None
+    place: str | None = None
+    remedies: list[str] = field(default_factory=list)
+    remedy_details: str | None = None
+
+
+def plausible_phone(value: str) -> bool:
+    """A loose check: digits with the usual separators, 5 to 20 digits, an extension."""
+    digits = sum(ch.isdigit() for ch in value)
+    return bool(_PHONE.match(value)) and 5 <= digits <= 20
+
+
+def visitor_key(address: str, secret: str | bytes) -> str:
+    """A keyed hash of the visitor's address: the limit needs equality, not the address."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
+
+
+def over_limit(key: str, per_hour: int) -> bool:
+    """True when this visitor has already sent `per_hour` submissions in the last hour."""
+    since = utcnow() - WINDOW
+    count = db.session.scalar(
+        select(func.count(RateLimitHit.id)).where(
+            RateLimitHit.bucket == BUCKET, RateLimitHit.key == key, RateLimitHit.at >= since
+        )
+    )
+    return (count or 0) >= per_hour
+
+
+def _count_hit(key: str) -> None:
+    now = utcnow()
+    # Keep nothing longer than the window needs (the privacy notice says so).
+    db.session.execute(
+        delete(RateLimitHit).where(RateLimitHit.bucket == BUCKET, RateLimitHit.at < now - WINDOW)
+    )
+    db.session.add(RateLimitHit(bucket=BUCKET, key=key, at=now))
+    db.session.flush()
+
+
+def discard_bot_submission(key: str) -> None:
+    """The honeypot was filled: store nothing but the rate-limit hit."""
+    log.info("public form: honeypot submission discarded")
+    _count_hit(key)
+
+
+def submit(data: PublicSubmission, payload: dict, key: str) -> Complaint:
+    """Create the draft complaint and a new client record from a web submission."""
+    _count_hit(key)
+    client = Client(
+        name=data.name,
+        phone=data.phone or None,
+        email=(data.email or "").strip() or None,
+        language=data.language,
+    )
+    complaint = Complaint(
+        state=State.DRAFT,
+        channel=Channel.WEB,
+        received_at=utcnow(),
+        language=data.language,
+        complainant=client,
+        narrative=data.narrative,
+        occurred_on=data.occurred_on,
+        occurred_place=data.place or None,
+        remedies_sought=list(data.remedies),
+        remedy_details=data.remedy_details or None,
+        needs_verification=True,
+        submitted_payload=payload,
+    )
+    db.session.add_all([client, complaint])
+    db.session.flush()
+    # No personal data in the audit trail: the record itself holds it.
+    audit.record(
+        "complaint.submitted_online",
+        obj=complaint,
+        actor_label="public",
+        details={"channel": Channel.WEB.value, "remedies": len(data.remedies)},
+    )
+    return complaint
+
+
+def record_forged_request(path: str) -> None:
+    """A POST to the public form without a valid CSRF token (audited like any other)."""
+    audit.record("csrf.rejected", details={"method": "POST", "path": path[:200]})

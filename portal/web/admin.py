@@ -1,0 +1,326 @@
+"""Partners' administration: user accounts and the audit-trail browser."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+
+from flask import Blueprint, flash, render_template, request, url_for
+from flask_babel import get_locale, to_utc
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from wtforms import SelectChoice
+
+from portal.db import db
+from portal.models.audit import AuditEvent
+from portal.models.user import Department, Role, User
+from portal.security import roles
+from portal.services import accounts
+from portal.services import admin as queries
+from portal.services import audit as audit_service
+from portal.web import htmx
+from portal.web.admin_forms import (
+    AuditFilterForm,
+    PasswordResetForm,
+    UserCreateForm,
+    UserEditForm,
+    UserFilterForm,
+)
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ACTION_LABELS = {
+    "login.succeeded": _l("Signed in"),
+    "login.failed": _l("Sign-in failed"),
+    "login.throttled": _l("Sign-in refused: too many attempts"),
+    "logout": _l("Signed out"),
+    "password.changed": _l("Changed own password"),
+    "password.change_failed": _l("Password change failed"),
+    "user.created": _l("User created"),
+    "user.updated": _l("User changed"),
+    "user.password_reset": _l("Password reset by a partner"),
+    "access.denied": _l("Access denied"),
+    "csrf.rejected": _l("Forged or expired form rejected"),
+}
+
+OBJECT_LABELS = {"user": _l("User"), "complaint": _l("Complaint")}
+
+CHAIN_REASONS = {  # the reasons services.audit.verify_chain gives, in the reader's language
+    "previous hash does not match (row deleted or moved)": _l(
+        "its link to the previous event does not match (an event was deleted or moved)"
+    ),
+    "row content does not match its hash (row edited)": _l(
+        "its content does not match its hash (the event was edited)"
+    ),
+}
+
+
+def _error_messages() -> dict[tuple[str, str], str]:
+    return {
+        ("username", "taken"): _("This username is already taken."),
+        ("email", "taken"): _("Another person already has this email address."),
+        ("active", "self_disable"): _(
+            "You cannot disable your own account: ask another partner to do it."
+        ),
+        ("roles", "self_demote"): _(
+            "You cannot remove your own partner role: ask another partner to do it."
+        ),
+        ("password", "no_login"): _("This person has no login, so there is no password to reset."),
+    }
+
+
+def _attach(form, error: accounts.AccountError) -> None:
+    message = _error_messages().get((error.field, error.code), _("This change is not allowed."))
+    field = getattr(form, error.field, None)
+    if field is None:
+        form.form_errors.append(message)
+    else:
+        field.errors = [*field.errors, message]
+
+
+def _duplicate(form) -> None:
+    db.session.rollback()
+    form.form_errors.append(_("This username or email address is already in use."))
+
+
+def department_name(department: Department | None) -> str:
+    if department is None:
+        return ""
+    return department.name_zh if str(get_locale()) == "zh_CN" else department.name_en
+
+
+def _department_choices(form) -> None:
+    form.department.choices = [SelectChoice("", _("No department"))] + [
+        SelectChoice(str(d.id), department_name(d)) for d in queries.departments()
+    ]
+
+
+def _department_id(form) -> int | None:
+    return int(form.department.data) if form.department.data else None
+
+
+def _selected_roles(form) -> set[Role]:
+    return {Role(value) for value in form.roles.data or []}
+
+
+@bp.app_template_global()
+def audit_action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label else action
+
+
+@bp.app_template_global()
+def audit_object_label(object_type: str | None) -> str:
+    label = OBJECT_LABELS.get(object_type or "")
+    return str(label) if label else (object_type or "")
+
+
+@bp.app_template_global()
+def chain_break_reason(reason: str) -> str:
+    return str(CHAIN_REASONS.get(reason, reason))
+
+
+@bp.app_template_global()
+def audit_details(event: AuditEvent) -> str:
+    if not event.details:
+        return ""
+    return json.dumps(event.details, ensure_ascii=False, sort_keys=True)
+
+
+bp.add_app_template_global(department_name, "department_name")
+
+
+# ---------------------------------------------------------------- users
+
+
+@bp.route("/users")
+@roles(Role.PARTNER)
+def users():
+    form = UserFilterForm(formdata=request.args)
+    valid = form.validate()
+    people = (
+        queries.search_users(form.q.data or "", form.role.data or "", form.status.data or "")
+        if valid
+        else []
+    )
+    return htmx.page_or_partial(
+        "admin/users.html", "admin/_user_table.html", status=200 if valid else 422,
+        form=form, users=people,
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles(Role.PARTNER)
+def user_new():
+    form = UserCreateForm()
+    _department_choices(form)
+    if request.method == "GET":
+        return render_template("admin/user_new.html", form=form)
+    if form.validate():
+        try:
+            user = accounts.create_user(
+                current_user._get_current_object(),
+                username=form.username.data,
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                roles=_selected_roles(form),
+                department_id=_department_id(form),
+            )
+            db.session.commit()
+        except accounts.AccountError as error:
+            db.session.rollback()
+            _attach(form, error)
+        except IntegrityError:
+            _duplicate(form)
+        else:
+            flash(_("The account %(username)s has been created.", username=user.username), "ok")
+            return htmx.redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form), 422
+
+
+def _edit_data(user: User) -> dict:
+    return {
+        "name": user.name,
+        "email": user.email or "",
+        "department": str(user.department_id or ""),
+        "roles": sorted(r.value for r in user.roles),
+        "active": user.active,
+    }
+
+
+def _edit_page(user: User, form: UserEditForm, status: int = 200):
+    return render_template(
+        "admin/user_edit.html", user=user, form=form,
+        password_form=PasswordResetForm(formdata=None), password_done=False,
+    ), status
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles(Role.PARTNER)
+def user_edit(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = UserEditForm(data=_edit_data(user))
+    _department_choices(form)
+    if request.method == "GET":
+        return _edit_page(user, form)
+    valid = form.validate()
+    if valid and user.username and not form.roles.data:
+        form.roles.errors = [_("Choose at least one role.")]
+        valid = False
+    if valid:
+        try:
+            accounts.update_user(
+                current_user._get_current_object(), user,
+                name=form.name.data, email=form.email.data, roles=_selected_roles(form),
+                active=form.active.data, department_id=_department_id(form),
+            )
+            db.session.commit()
+        except accounts.AccountError as error:
+            db.session.rollback()
+            _attach(form, error)
+        except IntegrityError:
+            _duplicate(form)
+        else:
+            flash(_("The changes to %(name)s have been saved.", name=user.name), "ok")
+            return htmx.redirect(url_for("admin.users"))
+    user = db.get_or_404(User, user_id)  # reload after a rollback
+    return _edit_page(user, form, status=422)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@roles(Role.PARTNER)
+def user_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = PasswordResetForm()
+    done, status = False, 200
+    if request.method == "POST":
+        status = 422
+        if user.id == current_user.id:
+            form.validate()
+            form.form_errors.append(
+                _("To change your own password, use “Password” at the top of the page.")
+            )
+        elif form.validate():
+            try:
+                accounts.reset_password(current_user._get_current_object(), user,
+                                        form.password.data)
+                db.session.commit()
+            except accounts.AccountError as error:
+                db.session.rollback()
+                _attach(form, error)
+            else:
+                done, status = True, 200
+                form = PasswordResetForm(formdata=None)
+                if not htmx.is_partial_request():
+                    flash(_("The password of %(name)s has been reset; their open sessions "
+                            "have ended.", name=user.name), "ok")
+                    return htmx.redirect(url_for("admin.user_edit", user_id=user.id))
+    return htmx.page_or_partial(
+        "admin/user_password.html", "admin/_password_form.html", status=status,
+        user=user, password_form=form, password_done=done,
+    )
+
+
+# ---------------------------------------------------------------- audit trail
+
+
+def _local_midnight_utc(day) -> datetime:
+    return to_utc(datetime.combine(day, time.min)).replace(tzinfo=UTC)
+
+
+def _audit_filter(form: AuditFilterForm) -> queries.AuditFilter:
+    return queries.AuditFilter(
+        action=form.action.data or None,
+        actor=form.actor.data or None,
+        object_type=form.object_type.data or None,
+        object_id=form.object_id.data or None,
+        since=_local_midnight_utc(form.date_from.data) if form.date_from.data else None,
+        until=(
+            _local_midnight_utc(form.date_to.data + timedelta(days=1))
+            if form.date_to.data
+            else None
+        ),
+    )
+
+
+FILTER_KEYS = ("action", "actor", "object_type", "object_id", "date_from", "date_to")
+
+
+@bp.app_template_global()
+def audit_page_url(page: int) -> str:
+    args = {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
+    return url_for("admin.audit", page=page, **args)
+
+
+@bp.route("/audit")
+@roles(Role.PARTNER)
+def audit():
+    form = AuditFilterForm(formdata=request.args)
+    # what the trail holds, plus the kinds we know of (a filter may find nothing yet)
+    actions = sorted(set(queries.audit_actions()) | set(ACTION_LABELS))
+    kinds = sorted(set(queries.audit_object_types()) | set(OBJECT_LABELS))
+    form.action.choices = [SelectChoice("", _("Any action"))] + [
+        SelectChoice(action, audit_action_label(action)) for action in actions
+    ]
+    form.object_type.choices = [SelectChoice("", _("Any type"))] + [
+        SelectChoice(kind, audit_object_label(kind)) for kind in kinds
+    ]
+    valid = form.validate()
+    page = request.args.get("page", 1, type=int)
+    events = queries.search_audit(_audit_filter(form), page) if valid else None
+    return htmx.page_or_partial(
+        "admin/audit.html", "admin/_audit_table.html", status=200 if valid else 422,
+        form=form, events=events,
+    )
+
+
+@bp.route("/audit/verify")
+@roles(Role.PARTNER)
+def audit_verify():
+    broken = audit_service.verify_chain()
+    return htmx.page_or_partial(
+        "admin/audit_verify.html", "admin/_audit_verify.html", checked=True, broken=broken
+    )

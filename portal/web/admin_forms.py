@@ -1,0 +1,185 @@
+"""Forms for user administration and the audit-trail filters."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    SelectChoice,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.forms import password_rules
+from portal.models.user import ROLE_LABELS, Role
+
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
+
+
+class CheckboxList(SelectMultipleField):
+    """Several choices as a list of checkboxes (a user may hold several roles)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role]
+
+
+def _roles_field() -> CheckboxList:
+    return CheckboxList(_l("Roles"), choices=_role_choices(), validate_choice=True)
+
+
+def _email_field() -> EmailField:
+    return EmailField(
+        _l("Email"),
+        validators=[
+            Optional(),
+            Length(max=254, message=_l("An email address has at most %(max)d characters.")),
+            Email(_l("This is not a valid email address."), check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "off"},
+    )
+
+
+def _name_field() -> StringField:
+    return StringField(
+        _l("Full name"),
+        validators=[
+            DataRequired(_l("Please enter the person's name.")),
+            Length(max=100, message=_l("A name has at most %(max)d characters.")),
+        ],
+    )
+
+
+def _department_field() -> SelectField:
+    # choices are filled by the route from the departments in the database
+    return SelectField(_l("Department"), default="", validate_choice=True)
+
+
+class RolesRequired:
+    """At least one role for an account that can sign in."""
+
+    def __call__(self, form: FlaskForm, field: SelectMultipleField) -> None:
+        if not field.data:
+            raise ValidationError(_l("Choose at least one role."))
+
+
+class UserCreateForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(_l("Please enter a username.")),
+            Length(min=2, max=64, message=_l("A username has %(min)d to %(max)d characters.")),
+            Regexp(
+                USERNAME_PATTERN,
+                message=_l("Use letters, digits, dots, hyphens and underscores only."),
+            ),
+        ],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    name = _name_field()
+    email = _email_field()
+    department = _department_field()
+    roles = _roles_field()
+    password = PasswordField(
+        _l("Initial password"), validators=password_rules(),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[EqualTo("password", _l("The two passwords do not match."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def validate_roles(self, field: SelectMultipleField) -> None:
+        RolesRequired()(self, field)
+
+
+class UserEditForm(FlaskForm):
+    name = _name_field()
+    email = _email_field()
+    department = _department_field()
+    roles = _roles_field()
+    active = BooleanField(_l("Active (may sign in)"))
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"), validators=password_rules(),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[EqualTo("password", _l("The two passwords do not match."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class FilterForm(FlaskForm):
+    """A GET form: bound to the query string, no CSRF token (it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+
+class UserFilterForm(FilterForm):
+    """The filter box above the user list."""
+
+    q = StringField(
+        _l("Search"),
+        validators=[Optional(), Length(max=100, message=_l("At most %(max)d characters."))],
+    )
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice("", _l("Any role")), *_role_choices()], default="",
+        validate_choice=True,
+    )
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any")), SelectChoice("active", _l("Active")),
+                 SelectChoice("disabled", _l("Disabled")), SelectChoice("nologin", _l("No login"))],
+        default="",
+        validate_choice=True,
+    )
+
+
+class AuditFilterForm(FilterForm):
+    """Filters of the audit-trail browser (a GET form)."""
+
+    action = SelectField(_l("Action"), default="", validate_choice=True)  # choices: the database
+    actor = StringField(
+        _l("Actor (username)"),
+        validators=[Optional(), Length(max=100, message=_l("At most %(max)d characters."))],
+    )
+    object_type = SelectField(_l("Object type"), default="", validate_choice=True)
+    object_id = StringField(
+        _l("Object id"),
+        validators=[Optional(), Length(max=40, message=_l("At most %(max)d characters."))],
+    )
+    date_from = DateField(
+        _l("From"), validators=[Optional()], format="%Y-%m-%d",
+        render_kw={"type": "date"},
+    )
+    date_to = DateField(
+        _l("To"), validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
+    )
+
+    def validate_date_to(self, field: DateField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date is before the start date."))

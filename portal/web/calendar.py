@@ -1,0 +1,134 @@
+"""Partners keep the working-day calendar: overrides, and confirming a provisional year."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from portal.db import db, utcnow
+from portal.i18n import client_language
+from portal.models.user import Role
+from portal.security import roles
+from portal.services import calendar
+from portal.web import htmx
+
+bp = Blueprint("calendar", __name__)
+
+
+class OverrideForm(FlaskForm):
+    year = HiddenField()
+    day = DateField(_l("Date"), validators=[DataRequired(_l("Please enter a valid date."))])
+    kind = RadioField(
+        _l("The firm treats this day as"),
+        choices=[SelectChoice("workday", _l("A working day")),
+                 SelectChoice("day_off", _l("A day off"))],
+        validators=[InputRequired(_l("Please choose working day or day off."))],
+    )
+    note = StringField(
+        _l("Note"),
+        validators=[Length(max=200, message=_l("At most %(max)d characters.", max=200))],
+    )
+
+    def validate_day(self, field: DateField) -> None:
+        if field.data is not None and field.data.year != _form_year(self):
+            raise ValidationError(
+                _("Enter a date in %(year)s, the year shown on this page.",
+                  year=str(_form_year(self)))
+            )
+
+
+def _form_year(form: OverrideForm) -> int:
+    try:
+        year = int(form.year.data or "")
+    except ValueError:
+        abort(400)
+    _check_year(year)
+    return year
+
+
+def _check_year(year: int) -> None:
+    try:
+        calendar.check_year(year)
+    except calendar.CalendarError:
+        abort(400)
+
+
+def _requested_year() -> int:
+    raw = request.values.get("year")
+    if raw is None or raw == "":
+        return calendar.local_day(utcnow()).year
+    if not raw.isdigit():
+        abort(400)
+    year = int(raw)
+    _check_year(year)
+    return year
+
+
+def _context(year: int, form: OverrideForm | None = None) -> dict:
+    form = form or OverrideForm(formdata=None, year=str(year))
+    return {"schedule": calendar.year_schedule(year), "form": form, "lang": client_language()}
+
+
+def _answer(partial: str, year: int, status: int = 200, **context):
+    """htmx swaps the partial; a browser without JavaScript gets the whole page back."""
+    if htmx.wants_fragment():
+        return htmx.partial(partial, status=status, **_context(year, **context))
+    if status >= 400:
+        return render_template("calendar/index.html", **_context(year, **context)), status
+    return htmx.redirect(url_for("calendar.index", year=year))
+
+
+@bp.route("/calendar")
+@roles(Role.PARTNER)
+def index():
+    year = _requested_year()
+    return htmx.page_or_partial("calendar/index.html", "calendar/_year.html",
+                                **_context(year))
+
+
+@bp.route("/calendar/overrides", methods=["POST"])
+@roles(Role.PARTNER)
+def add_override():
+    form = OverrideForm()
+    year = _form_year(form)
+    if not form.validate():
+        return _answer("calendar/_overrides.html", year, 422, form=form)
+    calendar.set_override(current_user._get_current_object(), form.day.data,
+                          form.kind.data == "workday", form.note.data)
+    db.session.commit()
+    if not htmx.wants_fragment():
+        flash(_("The override for %(day)s was saved.", day=form.day.data.isoformat()), "ok")
+    return _answer("calendar/_overrides.html", year)
+
+
+@bp.route("/calendar/overrides/<day>/remove", methods=["POST"])
+@roles(Role.PARTNER)
+def remove_override(day: str):
+    try:
+        when = date.fromisoformat(day)
+        calendar.remove_override(current_user._get_current_object(), when)
+    except (ValueError, calendar.CalendarError):
+        abort(404)
+    db.session.commit()
+    if not htmx.wants_fragment():
+        flash(_("The override for %(day)s was removed.", day=when.isoformat()), "ok")
+    return _answer("calendar/_overrides.html", when.year)
+
+
+@bp.route("/calendar/confirm", methods=["POST"])
+@roles(Role.PARTNER)
+def confirm_year():
+    year = _requested_year()
+    calendar.confirm_year(current_user._get_current_object(), year)
+    db.session.commit()
+    if not htmx.wants_fragment():
+        flash(_("The schedule for %(year)s is confirmed.", year=str(year)), "ok")
+    return _answer("calendar/_status.html", year)
