@@ -103,8 +103,8 @@ def start_session() -> None:
 
 
 def check_session_lifetime() -> None:
-    if not current_user.is_authenticated:
-        return
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return  # fetching a stylesheet is not activity, and must not touch the session
     if session_expired():
         logout_user()
         session.clear()
@@ -161,6 +161,16 @@ def limit_body_size() -> None:
         )
 
 
+def reject_nul_bytes() -> None:
+    """A NUL character is never legitimate input, and PostgreSQL refuses to store it (the
+    request would end in a 500): refuse it up front in the URL, query string and form."""
+    values = [*request.args.values(), *(request.view_args or {}).values()]
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        values += request.form.values()
+    if any(isinstance(v, str) and "\x00" in v for v in values):
+        abort(400)
+
+
 class BoundedIntConverter(IntegerConverter):
     """`<int:...>` limited to what a database integer holds: a longer number is a 404,
     not an OverflowError (500) inside the database driver."""
@@ -191,6 +201,6 @@ def init_security(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.url_map.converters["int"] = BoundedIntConverter  # before any blueprint adds a rule
     hooks = [limit_body_size, remember_client_ip, check_session_lifetime, enforce_access,
-             check_csrf]
+             reject_nul_bytes, check_csrf]
     app.before_request_funcs.setdefault(None, [])[0:0] = hooks
     app.after_request(harden_response)

@@ -45,7 +45,6 @@ from portal.models.complaint import (
     State,
 )
 from portal.models.matter import Client, Matter
-from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.models.user import User
 from portal.services import audit
@@ -946,14 +945,21 @@ EVENT_LABELS = {
     "complaint.confirmed": _l("The client confirmed the read-back (%(method)s)"),
     "complaint.confirmation_requested": _l("Confirmation link emailed to the client"),
     "complaint.correction_requested": _l("The client asked for a correction"),
-    "complaint.confirmation_overridden": _l("A partner registered it without the client's "
-                                            "confirmation"),
+    "complaint.confirmation_overridden": _l("A partner allowed registration without the "
+                                            "client's confirmation"),
     "complaint.registered": _l("Registered as %(reference)s"),
     "evidence.added": _l("Evidence added: %(category)s"),
-    "notice.issued": _l("Notice issued: %(kind)s"),
-    "notice.rendered": _l("Notice issued: %(kind)s"),
-    "notice.queued": _l("Notice queued: %(kind)s"),
-    "outbox.resent": _l("Email sent again"),
+    "notice.issued": _l("Notice issued: %(kind)s, version %(version)s"),
+    "mail.queued": _l("Email queued: %(kind)s to %(recipient)s"),
+    "mail.resent": _l("Email queued again: %(kind)s to %(recipient)s"),
+    "mail.sent": _l("Email delivered: %(kind)s"),
+    "mail.failed": _l("Email delivery failed (attempt %(attempts)s); trying again"),
+    "mail.dead": _l("Email could not be delivered: %(kind)s; partners alerted"),
+}
+
+EVENT_TONES = {
+    "complaint.registered": "ok", "mail.sent": "ok", "complaint.correction_requested": "warn",
+    "complaint.confirmation_overridden": "warn", "mail.failed": "warn", "mail.dead": "err",
 }
 
 METHOD_LABELS = {
@@ -964,7 +970,7 @@ METHOD_LABELS = {
     ConfirmationMethod.IMPORTED.value: _l("recorded before import"),
 }
 
-MAIL_KIND_LABELS = {
+KIND_LABELS = {
     "acknowledgement": _l("Acknowledgement"),
     "confirmation_request": _l("Read-back confirmation request"),
 }
@@ -976,8 +982,6 @@ MAIL_STATUS_LABELS = {
     OutboxStatus.DEAD.value: _l("could not be delivered"),
 }
 
-NOTICE_KIND_LABELS = {"acknowledgement": _l("Acknowledgement")}
-
 
 @dataclass
 class TimelineEntry:
@@ -987,6 +991,16 @@ class TimelineEntry:
     note: str | None = None
     tone: str = ""  # "", "ok", "warn", "err"
     message: OutboxMessage | None = field(default=None, repr=False)
+    status: str | None = None  # the message's delivery status now, for mail entries
+
+
+def _category_label(code: str) -> str:
+    from portal.models.complaint import EVIDENCE_CATEGORY_LABELS, EvidenceCategory
+
+    if code in {c.value for c in EvidenceCategory}:
+        label = EVIDENCE_CATEGORY_LABELS[EvidenceCategory(code)]
+        return str(label() if callable(label) else label)
+    return code
 
 
 def _event_label(event: AuditEvent) -> str:
@@ -994,85 +1008,66 @@ def _event_label(event: AuditEvent) -> str:
     template = EVENT_LABELS.get(event.action)
     if template is None:
         return _("Event: %(action)s", action=event.action)
-    section = details.get("section")
-    method = details.get("method")
     kind = details.get("kind", "")
-    category = details.get("category", "")
-    from portal.models.complaint import EVIDENCE_CATEGORY_LABELS, EvidenceCategory
-
-    if category in {c.value for c in EvidenceCategory}:
-        label = EVIDENCE_CATEGORY_LABELS[EvidenceCategory(category)]
-        category = label() if callable(label) else label
     return str(template) % {
-        "section": SECTION_LABELS.get(section, section or ""),
-        "method": METHOD_LABELS.get(method, method or ""),
+        "section": SECTION_LABELS.get(details.get("section"), details.get("section") or ""),
+        "method": METHOD_LABELS.get(details.get("method"), details.get("method") or ""),
         "reference": details.get("reference", ""),
-        "kind": NOTICE_KIND_LABELS.get(kind, kind),
-        "category": category,
+        "kind": KIND_LABELS.get(kind, kind),
+        "version": details.get("version", ""),
+        "category": _category_label(details.get("category", "")),
+        "recipient": details.get("recipient", ""),
+        "attempts": details.get("attempts", ""),
     }
 
 
 def _actor_name(event: AuditEvent) -> str | None:
     if event.actor is not None:
         return event.actor.name
-    if event.actor_label == "client":
-        return _("The client")
-    if event.actor_label == "public":
-        return _("Online form")
-    return event.actor_label
+    labels = {"client": _("The client"), "public": _("Online form")}
+    return labels.get(event.actor_label or "", event.actor_label)
 
 
-def _event_entry(event: AuditEvent) -> TimelineEntry:
+def _event_entry(event: AuditEvent, messages: dict[int, OutboxMessage]) -> TimelineEntry:
     details = event.details or {}
-    note, tone = None, ""
+    entry = TimelineEntry(event.at, _event_label(event), _actor_name(event),
+                          tone=EVENT_TONES.get(event.action, ""))
     if event.action == "complaint.section_saved" and details.get("confirmation_withdrawn"):
-        note, tone = _("The earlier confirmation no longer applies."), "warn"
-    if event.action == "complaint.registered":
-        tone = "ok"
-    if event.action == "complaint.correction_requested":
-        tone = "warn"
-    return TimelineEntry(event.at, _event_label(event), _actor_name(event), note, tone)
+        entry.note, entry.tone = _("The earlier confirmation no longer applies."), "warn"
+    elif event.action == "complaint.confirmation_overridden" and details.get("reason"):
+        entry.note = _("Reason: %(reason)s", reason=details["reason"])
+    elif event.action in ("mail.queued", "mail.resent"):
+        message = messages.get(details.get("message_id"))
+        if message is not None:
+            entry.message = message
+            entry.status = str(MAIL_STATUS_LABELS.get(message.status, message.status))
+    return entry
 
 
-def _mail_entries(message: OutboxMessage) -> list[TimelineEntry]:
-    kind = MAIL_KIND_LABELS.get(message.kind, message.kind)
-    status = MAIL_STATUS_LABELS.get(message.status, message.status)
-    tone = {"sent": "ok", "dead": "err"}.get(message.status, "")
-    note = None
-    if message.status == OutboxStatus.PENDING.value and message.attempts:
-        note, tone = _("Delivery failed %(num)d times; trying again.",
-                       num=message.attempts), "warn"
-    entries = [TimelineEntry(
+def _orphan_mail(message: OutboxMessage) -> TimelineEntry:
+    """A message with no audit event of its own (should not happen; shown all the same)."""
+    kind = KIND_LABELS.get(message.kind, message.kind)
+    return TimelineEntry(
         message.created_at,
-        _("Email queued: %(kind)s — %(status)s", kind=kind, status=status),
-        note=note, tone=tone, message=message,
-    )]
-    if message.sent_at is not None:
-        entries.append(TimelineEntry(message.sent_at, _("Email delivered: %(kind)s", kind=kind),
-                                     tone="ok"))
-    return entries
+        _("Email queued: %(kind)s to %(recipient)s", kind=kind, recipient=message.recipient),
+        message=message, status=str(MAIL_STATUS_LABELS.get(message.status, message.status)),
+    )
 
 
 def timeline(complaint: Complaint) -> list[TimelineEntry]:
-    """Every event of the complaint, oldest first: the audit trail plus mail status."""
-    notice_ids = [str(i) for i in db.session.scalars(
-        select(Notice.id).where(Notice.complaint_id == complaint.id))]
-    conditions = [(AuditEvent.object_type == "complaint")
-                  & (AuditEvent.object_id == str(complaint.id))]
-    if notice_ids:
-        conditions.append((AuditEvent.object_type == "notice")
-                          & AuditEvent.object_id.in_(notice_ids))
+    """Every event of the complaint, oldest first: its audit trail (record, notices, mail)
+    with each email's current delivery status from the outbox."""
     events = db.session.scalars(
-        select(AuditEvent).where(or_(*conditions), AuditEvent.action.not_in(TIMELINE_HIDDEN))
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "complaint", AuditEvent.object_id == str(complaint.id),
+               AuditEvent.action.not_in(TIMELINE_HIDDEN))
         .order_by(AuditEvent.id)
     ).all()
-    entries = [_event_entry(e) for e in events]
-    messages = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id)
-        .order_by(OutboxMessage.id)
-    ).all()
-    for message in messages:
-        entries.extend(_mail_entries(message))
+    messages = {m.id: m for m in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id))}
+    entries = [_event_entry(e, messages) for e in events]
+    shown = {e.message.id for e in entries if e.message is not None}
+    entries.extend(_orphan_mail(m) for i, m in messages.items() if i not in shown)
     entries.sort(key=lambda e: e.at)
     return entries
 
@@ -1087,4 +1082,6 @@ def resend_mail(actor: User, complaint: Complaint, message: OutboxMessage) -> Ou
 
     if message.complaint_id != complaint.id:
         raise IntakeError(_("This email does not belong to this complaint."))
+    if message.status not in (OutboxStatus.SENT.value, OutboxStatus.DEAD.value):
+        raise IntakeError(_("This email is still waiting to be sent."))
     return outbox.resend(actor, message)

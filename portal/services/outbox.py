@@ -40,6 +40,7 @@ from portal.services import audit
 
 ALERT_KIND = "alert.mail_dead"
 MAX_BACKOFF = timedelta(hours=1)
+SUBJECT_MAX, NAME_MAX = 200, 100  # the column sizes
 ATTACHMENT_KEYS = {"notice_kind", "notice_id", "path", "filename", "content_type"}
 
 
@@ -86,8 +87,11 @@ def queue(*, kind: str, recipient: str, recipient_name: str | None, subject: str
     address = normalise_address(recipient)
     _single_line(recipient_name, "recipient name")
     _single_line(subject, "subject")
+    if len(subject.strip()) > SUBJECT_MAX:
+        raise OutboxError(f"the subject is longer than {SUBJECT_MAX} characters")
     message = OutboxMessage(
-        kind=kind, recipient=address, recipient_name=(recipient_name or "").strip() or None,
+        kind=kind, recipient=address,
+        recipient_name=(recipient_name or "").strip()[:NAME_MAX] or None,
         subject=subject.strip(), body_text=body_text, body_html=body_html,
         attachments=_check_attachments(attachments),
         complaint_id=complaint.id if complaint is not None else None,

@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from portal.db import db, utcnow
 from portal.i18n import client_language
@@ -23,9 +23,30 @@ from portal.web import htmx
 bp = Blueprint("calendar", __name__)
 
 
+class IsoDateField(DateField):
+    """A date input that names the rejected text in its error, and never echoes text that is
+    not a date into `<input type="date" value>` (invalid HTML; browsers drop it anyway)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        raw = (valuelist[0] if valuelist else "").strip()
+        if not raw:
+            self.data = None
+            return
+        try:
+            self.data = date.fromisoformat(raw)
+        except ValueError:
+            self.data = None
+            raise ValueError(
+                _("“%(value)s” is not a date: use the form YYYY-MM-DD.", value=raw[:40])
+            ) from None
+
+    def _value(self) -> str:
+        return self.data.isoformat() if self.data else ""
+
+
 class OverrideForm(FlaskForm):
     year = HiddenField()
-    day = DateField(_l("Date"), validators=[DataRequired(_l("Please enter a valid date."))])
+    day = IsoDateField(_l("Date"), validators=[InputRequired(_l("Please enter a date."))])
     kind = RadioField(
         _l("The firm treats this day as"),
         choices=[SelectChoice("workday", _l("A working day")),
@@ -61,11 +82,11 @@ def _check_year(year: int) -> None:
         abort(400)
 
 
-def _requested_year() -> int:
+def _requested_year(default_current: bool = True) -> int:
     raw = request.values.get("year")
-    if raw is None or raw == "":
+    if (raw is None or raw == "") and default_current:
         return calendar.local_day(utcnow()).year
-    if not raw.isdigit():
+    if not raw or not raw.isdigit():
         abort(400)
     year = int(raw)
     _check_year(year)
@@ -126,7 +147,7 @@ def remove_override(day: str):
 @bp.route("/calendar/confirm", methods=["POST"])
 @roles(Role.PARTNER)
 def confirm_year():
-    year = _requested_year()
+    year = _requested_year(default_current=False)
     calendar.confirm_year(current_user._get_current_object(), year)
     db.session.commit()
     if not htmx.wants_fragment():

@@ -286,7 +286,7 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
         new_form = NewComplaintForm(formdata=None, prefix="new", data={
             "channel": "phone", "received_at": local_input(utcnow())})
     return {
-        "rows": rows, "state": state, "q": q, "page": page, "total": total,
+        "rows": rows, "state": state, "q": q, "page_no": page, "total": total,
         "pages": max(1, -(-total // PAGE_SIZE)), "new_form": new_form,
         "state_labels": STATE_LABELS, "channel_labels": CHANNEL_LABELS,
         "missing_sections": intake.missing_sections, "filters": _filter_labels(),
@@ -387,7 +387,7 @@ def _section_response(complaint: Complaint, section: str, view: SectionView,
     if htmx.wants_fragment():
         return htmx.partial(f"intake/_section_{section}.html", status=status, trigger=trigger,
                             **_common(complaint), sections={section: view},
-                            oob_versions=status == 200 and trigger == SAVED)
+                            with_versions=status == 200 and trigger == SAVED)
     context = _page(complaint, sections={section: view})
     return make_response(render_template("intake/show.html", **context), status)
 
@@ -660,7 +660,7 @@ def _action_response(complaint: Complaint, *, status: int = 200, note: str | Non
         return make_response(render_template("intake/show.html", **context), status)
     return htmx.partial("intake/_actions.html", status=status,
                         trigger=CHANGED if status == 200 else None,
-                        oob_versions=status == 200, **_common(complaint),
+                        with_versions=status == 200, **_common(complaint),
                         **_actions(complaint, note=note, error=error,
                                    override_form=override_form))
 
@@ -744,7 +744,7 @@ def resend(key: str, message_id: int):
     note, status = _("The email will be sent again."), 200
     try:
         intake.resend_mail(_actor(), complaint, message)
-    except (IntakeError, ValueError) as error:
+    except IntakeError as error:
         db.session.rollback()
         note, status = str(error), 422
     else:

@@ -35,6 +35,9 @@ from portal.models.complaint import (
 )
 from portal.services.intake import NARRATIVE_MAX
 
+# A <select> with `required` must start with an empty placeholder (HTML spec); ours always
+# have a sensible default, so the server checks instead of the browser.
+NO_REQUIRED_ATTR = {"required": False}
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
 
@@ -65,7 +68,8 @@ class MultiCheckboxField(SelectMultipleField):
 
 class NewComplaintForm(FlaskForm):
     channel = SelectField(
-        _l("Channel"), validators=[DataRequired(_l("Choose how the complaint came in."))]
+        _l("Channel"), validators=[DataRequired(_l("Choose how the complaint came in."))],
+        render_kw=NO_REQUIRED_ATTR,
     )
     received_at = DateTimeLocalField(
         _l("Received at"), format=DATETIME_FORMATS,
@@ -153,7 +157,8 @@ class RemedyForm(FlaskForm):
 
 class ChannelForm(FlaskForm):
     channel = SelectField(
-        _l("Channel"), validators=[DataRequired(_l("Choose how the complaint came in."))]
+        _l("Channel"), validators=[DataRequired(_l("Choose how the complaint came in."))],
+        render_kw=NO_REQUIRED_ATTR,
     )
     received_at = DateTimeLocalField(
         _l("Received at"), format=DATETIME_FORMATS,
@@ -172,8 +177,9 @@ class EvidenceForm(FlaskForm):
                              ".eml,.txt,.csv,.log,.md"},
     )
     category = SelectField(
-        _l("Kind of evidence"), validators=[DataRequired(_l("Choose what kind of evidence "
-                                                            "this is."))]
+        _l("Kind of evidence"),
+        validators=[DataRequired(_l("Choose what kind of evidence this is."))],
+        render_kw=NO_REQUIRED_ATTR,
     )
     description = StringField(
         _l("Description (optional)"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -95,6 +96,7 @@ def start_live_server(data_dir: Path, overrides: dict[str, Any] | None = None) -
         db.create_all()
         seed()
         db.session.commit()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in reports
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.helpers import (
     check_page,
@@ -59,7 +60,12 @@ def crawl(page: Page, origin: str, start: str = "/") -> list[str]:
     queue, seen, visited = deque([origin + start]), {_page_kind(origin + start)}, []
     while queue and len(visited) < MAX_PAGES_PER_ROLE:
         url = queue.popleft()
-        response = page.goto(url)
+        try:
+            response = page.goto(url)
+        except PlaywrightError as error:
+            if "Download is starting" in str(error):
+                continue  # an attachment (evidence, a PDF notice), not a page
+            raise
         assert response is not None, url
         assert response.status < 500, f"{url} answered {response.status}"
         if "text/html" not in response.headers.get("content-type", ""):
@@ -102,7 +108,7 @@ def test_each_role_signs_in_sees_accessible_valid_pages_and_signs_out(page, live
     visited = crawl(page, live_server.url)
     assert "/" in visited and "/account/password" in visited, visited
     if role == "partner":
-        assert any(path.startswith("/users") or "audit" in path for path in visited), visited
+        assert any(path.startswith("/admin/") for path in visited), visited
 
     page.goto("/")
     logout(page)

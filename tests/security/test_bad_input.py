@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.security.helpers import EN, HTMX, changed_tables, snapshot, user_row
+from tests.security.helpers import EN, HTMX, changed_tables, snapshot
 
 LOGIN_FAILED = "Wrong username or password."
 
@@ -35,7 +35,7 @@ def test_wrong_password_and_unknown_user_look_the_same(client):
     {"username": "", "password": ""},
     {"username": "x" * 10_000, "password": "redress-demo"},
     {"username": "partner", "password": "p" * 10_000},
-    {"username": "par\x00tner", "password": "redress-demo"},
+    {"username": "par\x00tner", "password": "redress-demo"},  # PostgreSQL cannot store NUL
 ])
 def test_malformed_login_forms_are_refused_without_trace(client, app, data):
     before = snapshot(app)
@@ -173,3 +173,16 @@ def test_audit_filters_with_garbage_are_422_not_500(client, auth):
         response = client.get("/admin/audit", query_string=query)
         assert response.status_code in (200, 422), query
         assert "<script>" not in response.text
+
+
+def test_nul_bytes_are_400_everywhere(client, app, auth):
+    """PostgreSQL cannot store NUL: refused up front instead of a 500 from the driver."""
+    auth.login_as("partner")
+    before = snapshot(app)
+    assert client.post("/admin/users/new", data={"username": "nul", "name": "a\x00b",
+                                                  "roles": ["receptionist"],
+                                                  "password": "long enough pw",
+                                                  "confirm": "long enough pw"}).status_code == 400
+    assert client.get("/admin/audit", query_string={"actor": "a\x00"}).status_code == 400
+    assert client.get("/admin/users", query_string={"q": "\x00"}).status_code == 400
+    assert changed_tables(before, snapshot(app)) in ([], ["audit_event"])

@@ -38,9 +38,9 @@ def header_problems(response, url: str) -> list[str]:
         problems.append("no X-Content-Type-Options: nosniff")
     if not response.headers.get("Referrer-Policy"):
         problems.append("no Referrer-Policy")
-    if not url.startswith("/static/"):
-        if "no-store" not in response.headers.get("Cache-Control", ""):
-            problems.append("no Cache-Control: no-store")
+    cache = response.headers.get("Cache-Control", "")
+    if not url.startswith("/static/") and "no-store" not in cache:
+        problems.append("no Cache-Control: no-store")
     return [f"{url}: {p}" for p in problems]
 
 
@@ -88,7 +88,9 @@ def crawl(client, username: str | None):
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 EVENT_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
 STYLE_ATTR = re.compile(r"<[^>]+\sstyle\s*=", re.I)
-REMOTE = re.compile(r'<(?:script|img|link|iframe|source|audio|video)\b[^>]*\b(?:src|href)="(?:https?:)?//', re.I)
+REMOTE = re.compile(
+    r'<(?:script|img|link|iframe|source|audio|video)\b[^>]*\b(?:src|href)="(?:https?:)?//', re.I
+)
 
 
 def page_problems(html: str, url: str) -> list[str]:

@@ -147,3 +147,12 @@ def test_year_schedule_lists_holidays_and_make_up_days(ctx):
     provisional = calendar.year_schedule(2027)
     assert provisional.needs_confirmation and not provisional.official
     assert all(s.kind == "holiday" for s in provisional.days)
+
+
+def test_cli_calendar_due(runner):
+    result = runner.invoke(args=["calendar", "due", "2026-09-30T10:00+08:00", "--days", "3"])
+    assert result.exit_code == 0 and result.output.strip() == "2026-10-10"
+    result = runner.invoke(args=["calendar", "due", "2027-09-30T10:00+08:00", "--days", "3"])
+    assert "2027-10-08" in result.output and "provisional" in result.output
+    result = runner.invoke(args=["calendar", "due", "2026-09-30T10:00", "--days", "3"])
+    assert result.exit_code != 0  # no offset: refused

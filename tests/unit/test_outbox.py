@@ -281,3 +281,16 @@ def test_summary_counts_statuses(ctx):
     outbox.queue(kind="test", recipient="li.ming@example.com", recipient_name=None,
                  subject="Hello", body_text="Body")
     assert outbox.summary() == {"pending": 1, "sending": 0, "sent": 0, "dead": 0}
+
+
+def test_cli_work_once_and_status(app, runner, smtp_server):
+    with app.app_context():
+        outbox.queue(kind="test", recipient="li.ming@example.com", recipient_name="李明",
+                     subject="Hello", body_text="Body")
+        db.session.commit()
+    result = runner.invoke(args=["outbox", "work", "--once"])
+    assert result.exit_code == 0 and "1 sent." in result.output, result.output
+    assert len(smtp_server.envelopes) == 1
+    result = runner.invoke(args=["outbox", "status"])
+    assert result.exit_code == 0 and "sent: 1" in result.output and "pending: 0" in result.output
+

@@ -397,3 +397,15 @@ def test_verify_chain_indicator(partner, app):
     broken = partner.get("/admin/audit/verify", headers={**HTMX, **EN})
     assert f"broken at event #{target}" in broken.text
     assert "edited" in broken.text
+
+
+def test_names_are_escaped_everywhere(partner, app):
+    evil = '<script>alert(1)</script>"\'><img src=x>'
+    response = partner.post("/admin/users/new", data={**NEW, "name": evil})
+    assert response.status_code == 303
+    uid = user_id(app, "new.clerk")
+    for url in ("/admin/users", f"/admin/users/{uid}/edit", f"/admin/users/{uid}/password",
+                "/admin/audit"):
+        page = partner.get(url).text
+        assert "<script>alert" not in page and "<img src=x>" not in page, url
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in partner.get("/admin/users").text

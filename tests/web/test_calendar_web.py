@@ -67,6 +67,8 @@ def test_bad_dates_get_inline_errors_and_keep_the_input(client, auth, app):
         assert response.status_code == 422, day
         assert 'class="error"' in response.text and 'aria-invalid="true"' in response.text
         assert 'value="Typed note"' in response.text
+        if day:
+            assert f"“{day}”" in response.text  # the rejected text is named, not lost
     # a date in another year than the page's
     response = client.post("/calendar/overrides", headers=HX, data={
         "year": "2027", "day": "2026-10-10", "kind": "day_off"})
@@ -107,3 +109,11 @@ def test_page_partial_for_htmx_year_navigation(client, auth):
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="calendar-year">')
     assert "HX-Request" in response.headers["Vary"]
+
+
+def test_confirm_needs_an_explicit_year(client, auth, app):
+    auth.login_as("partner")
+    assert client.post("/calendar/confirm", headers=HX).status_code == 400
+    assert client.post("/calendar/confirm", data={"year": "20x7"}, headers=HX).status_code == 400
+    with app.app_context():
+        assert db.session.scalars(select(ConfirmedYear)).all() == []
