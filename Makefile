@@ -65,6 +65,10 @@ ifeq ($(strip $(CATALOGUES)),)
 	@echo "translations: no catalogue in translations/*/LC_MESSAGES/ yet; nothing to compile"
 else
 	@$(BIN)/pybabel -q compile -d translations
+	@for po in $(CATALOGUES); do \
+		[ "$${po%.po}.mo" -nt "$$po" ] || { echo "translations: $$po was not compiled" \
+			"(a catalogue marked fuzzy is skipped; remove the header's fuzzy flag)" >&2; exit 1; }; \
+	done
 endif
 
 run: setup

@@ -5,24 +5,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC
 
 from flask import g, has_app_context
-from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
-from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.db import db, utcnow
 from portal.models.audit import GENESIS, AuditEvent
 from portal.models.user import User
-
-
-@sa_event.listens_for(AuditEvent, "load")
-def _at_in_utc(target: AuditEvent, _context) -> None:
-    # PostgreSQL hands timestamptz back in the server's time zone (e.g. +08:00); the hash
-    # covers the UTC ISO form, so normalise without marking the row as changed.
-    if target.at is not None and target.at.utcoffset():
-        set_committed_value(target, "at", target.at.astimezone(UTC))
 
 
 def _lock_chain() -> None:
@@ -101,3 +90,10 @@ def _iter_events(batch: int) -> Iterator[AuditEvent]:
         last_id = rows[-1].id
         for row in rows:  # keep memory flat without detaching the signed-in user
             db.session.expunge(row)
+
+
+def last_event() -> tuple[int, str] | None:
+    row = db.session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None

@@ -7,7 +7,8 @@ from flask import Response, make_response, render_template, request
 
 def is_partial_request() -> bool:
     """An htmx request that wants a fragment (a boosted request wants the whole page)."""
-    return bool(request.htmx) and not request.htmx.boosted
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def page_or_partial(page: str, partial: str, status: int = 200, **context) -> Response:

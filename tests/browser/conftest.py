@@ -1,7 +1,9 @@
 """Browser tests: a live server on a temp SQLite database, Playwright driving Debian's Chromium.
 
-Fixtures: ``live_server`` (session; ``.url``, ``.app``), ``browser`` (module), ``context`` and
-``page`` (per test; the page's relative URLs resolve against the live server). Every test in
+Fixtures: ``live_server`` (session; ``.url``, ``.app`` whose ``config`` may be changed live,
+e.g. ``MAIL_PORT`` for a test SMTP server), ``browser`` (module), ``context`` and ``page`` (per
+test, Accept-Language zh-CN; relative URLs resolve against the live server), ``en_page`` (the
+same with Accept-Language en-US, for tests that find things by their English text). Every test in
 this folder is marked ``browser`` (``pytest -m "not browser"`` leaves them out). Helpers live
 in ``tests/browser/helpers.py``.
 """
@@ -54,12 +56,18 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContext]:
+def _new_context(browser: Browser, server: LiveServer, locale: str) -> BrowserContext:
     context = browser.new_context(
-        base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 860}
+        base_url=server.url, locale=locale, viewport={"width": 1280, "height": 860}
     )
     context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContext]:
+    """A fresh browser profile whose Accept-Language is zh-CN (the firm's default)."""
+    context = _new_context(browser, live_server, "zh-CN")
     yield context
     context.close()
 
@@ -69,3 +77,17 @@ def page(context: BrowserContext) -> Page:
     page = context.new_page()
     track_documents(page)
     return page
+
+
+@pytest.fixture
+def en_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A page in a browser that asks for English (Accept-Language: en-US).
+
+    A signed-in user's stored language still wins: the demo users have none until they press
+    the language switch (the language test restores committee2 to Chinese).
+    """
+    context = _new_context(browser, live_server, "en-US")
+    page = context.new_page()
+    track_documents(page)
+    yield page
+    context.close()

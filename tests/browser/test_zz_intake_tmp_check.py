@@ -5,7 +5,7 @@ from tests.browser.helpers import check_page, check_accessibility, login, HTML
 def test_builder_in_a_browser(page, live_server):
     errors = []
     page.on("request", lambda r: print("REQ", r.method, r.url, r.post_data if r.method == "POST" else ""))
-    page.on("response", lambda r: print("RESP", r.status, r.url))
+    page.on("response", lambda r: print("RESP", r.status, r.url, r.text()[-900:] if r.request.method == "POST" and "sections" in r.url else ""))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     login(page, "reception")
     page.goto("/complaints")
@@ -20,6 +20,7 @@ def test_builder_in_a_browser(page, live_server):
     page.locator("#complainant-suggestions button[name=client_id]").first.click()
     page.locator("#section-complainant .alert-ok").wait_for()
     assert "李明" in page.locator("#section-complainant").inner_text()
+    print("VERSIONS", page.eval_on_selector_all("input[name=version]", "els => els.map(e => e.id + '=' + e.value)"))
     # respondents: type + Enter (implicit submission -> search)
     page.locator("#respondents-q").fill("王")
     page.locator("#respondents-q").press("Enter")

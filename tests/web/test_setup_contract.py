@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -87,7 +88,10 @@ def test_missing_system_packages_without_root_print_the_apt_command(tmp_path):
 @pytest.mark.skipif(not Path("/usr/lib/postgresql/15/bin/initdb").exists()
                     or shutil.which("runuser") is None, reason="PostgreSQL 15 not installed")
 def test_throwaway_postgres_starts_answers_and_stops(tmp_path):
-    env = {**os.environ, "PG_TEST_PORT": "54339", "PG_TEST_DIR": str(tmp_path / "pg")}
+    with socket.socket() as probe:  # a free port, so as not to meet make test's own cluster
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PG_TEST_PORT": str(port), "PG_TEST_DIR": str(tmp_path / "pg")}
     if os.geteuid() == 0:
         env["PG_TEST_DIR"] = f"/tmp/redress-pg-contract-{os.getpid()}"  # postgres must reach it
     script = ["bash", str(ROOT / "scripts" / "pg_test.sh")]
@@ -95,7 +99,7 @@ def test_throwaway_postgres_starts_answers_and_stops(tmp_path):
         started = subprocess.run([*script, "start"], env=env, capture_output=True, text=True,
                                  check=True, timeout=120)
         url = started.stdout.strip().splitlines()[-1]
-        assert url == "postgresql+psycopg://redress@127.0.0.1:54339/redress_test"
+        assert url == f"postgresql+psycopg://redress@127.0.0.1:{port}/redress_test"
         import psycopg
 
         with psycopg.connect(url.replace("+psycopg", "")) as connection:
