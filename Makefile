@@ -27,7 +27,7 @@ CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
         assets translations run test bench lint clean distclean
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: system-packages python-deps assets translations
 

@@ -53,6 +53,7 @@ class Defaults:
     MAIL_SINK_DIR: str | None = None  # where `make run`'s SMTP sink writes messages
     MAIL_TIMEOUT = 30  # seconds for one SMTP connection attempt (the outbox retries later)
     NOTICE_DIR: str | None = None  # stored notice PDFs; None = <instance>/notices
+    EVIDENCE_DIR: str | None = None  # uploaded evidence; None = <instance>/evidence
 
     FIRM_NAME_ZH = "示例律师事务所"
     FIRM_NAME_EN = "Example Law Firm"

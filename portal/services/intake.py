@@ -469,12 +469,14 @@ def withdraw_confirmation(complaint: Complaint) -> None:
 def _cancel_open_links(complaint: Complaint) -> None:
     if complaint.id is None:
         return
-    db.session.execute(
-        update(ConfirmationLink)
-        .where(ConfirmationLink.complaint_id == complaint.id, ConfirmationLink.used_at.is_(None))
-        .values(used_at=utcnow(), outcome="cancelled")
-        .execution_options(synchronize_session="fetch")
-    )
+    with db.session.no_autoflush:  # one UPDATE of the complaint (one new version) per change
+        db.session.execute(
+            update(ConfirmationLink)
+            .where(ConfirmationLink.complaint_id == complaint.id,
+                   ConfirmationLink.used_at.is_(None))
+            .values(used_at=utcnow(), outcome="cancelled")
+            .execution_options(synchronize_session="fetch")
+        )
 
 
 # --- completeness -----------------------------------------------------------------------

@@ -65,8 +65,8 @@ bp = Blueprint("intake", __name__)
 STAFF = (Role.RECEPTIONIST, Role.PARTNER)
 PAGE_SIZE = 25
 # Forms on the page that carry the version they were loaded at (ids: version-<slot>).
-VERSION_SLOTS = ("complainant-find", "complainant", "respondents", "matter", "incident",
-                 "remedy", "channel")
+VERSION_SLOTS = ("complainant-find", "complainant", "respondents", "respondents-find",
+                 "matter", "matter-find", "incident", "remedy", "channel")
 SAVED = "complaint-changed, intake-section-saved"
 CHANGED = "complaint-changed"
 LIST_FILTERS = ("open", "draft", "to_verify", "registered", "all")

@@ -85,6 +85,17 @@ def test_stale_version_raises_conflict_and_changes_nothing(ctx):
     assert complaint.narrative == "律师不回电话。"
 
 
+def test_each_save_moves_the_version_by_one(ctx):
+    complaint = intake.create_draft(None, channel="phone", received_at=RECEIVED)
+    assert complaint.version == 1
+    intake.save_section(None, complaint, "complainant",
+                        {"client_id": client_named("李明").id}, 1)
+    assert complaint.version == 2
+    intake.save_section(None, complaint, "incident",
+                        {"narrative": "律师不回电话。", "occurred_on": "2026-05-20"}, 2)
+    assert complaint.version == 3
+
+
 def test_respondent_change_moves_the_version(ctx):
     complaint = draft(confirm=False)
     before = complaint.version

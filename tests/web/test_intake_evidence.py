@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from portal.db import db
 from portal.models import Evidence
-from tests.unit.test_intake_evidence import HTML, PDF, SVG
+from tests.unit.test_intake_filetypes import HTML, PDF, SVG
 from tests.web.test_intake_support import (
     HX,
     complete_draft,
