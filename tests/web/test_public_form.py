@@ -228,14 +228,20 @@ def test_malformed_input_is_422_never_500(client, app, changes):
 
 
 def test_control_characters_are_stripped_not_stored(client, app):
-    data = valid_form(name="陈\x00小红", narrative=NARRATIVE + "\x07")
+    data = valid_form(name="陈\x1b小红", narrative=NARRATIVE + "\x07")
     response = client.post("/complaint", data=data)
     assert response.status_code == 303
     with app.app_context():
         complaint = db.session.scalars(select(Complaint)).one()
         assert complaint.complainant.name == "陈小红"
-        assert "\x00" not in str(complaint.submitted_payload)
+        assert "\x1b" not in str(complaint.submitted_payload)
         assert complaint.narrative == NARRATIVE
+
+
+def test_nul_bytes_are_refused_and_nothing_is_stored(client, app):
+    response = client.post("/complaint", data=valid_form(name="陈\x00小红"))
+    assert response.status_code == 400
+    assert count(app, Complaint) == 0
 
 
 def test_honeypot_gets_thanks_but_nothing_is_stored(client, app):

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 26ea82ca83c9
+Revision ID: bb8a669837c5
 Revises: 
-Create Date: 2026-11-28 20:57:03.246216
+Create Date: 2026-11-28 21:26:06.791232
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import portal.db
 
 
 # revision identifiers, used by Alembic.
-revision = '26ea82ca83c9'
+revision = 'bb8a669837c5'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -56,6 +56,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_login_attempt_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_login_attempt_ip'), ['ip'], unique=False)
         batch_op.create_index(batch_op.f('ix_login_attempt_username'), ['username'], unique=False)
+
+    op.create_table('rate_limit_hit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bucket', sa.String(length=30), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('at', portal.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rate_limit_hit'))
+    )
+    with op.batch_alter_table('rate_limit_hit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rate_limit_hit_at'), ['at'], unique=False)
+        batch_op.create_index('ix_rate_limit_hit_bucket_key_at', ['bucket', 'key', 'at'], unique=False)
 
     op.create_table('reference_counter',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
@@ -316,6 +327,11 @@ def downgrade():
     op.drop_table('audit_event')
     op.drop_table('user')
     op.drop_table('reference_counter')
+    with op.batch_alter_table('rate_limit_hit', schema=None) as batch_op:
+        batch_op.drop_index('ix_rate_limit_hit_bucket_key_at')
+        batch_op.drop_index(batch_op.f('ix_rate_limit_hit_at'))
+
+    op.drop_table('rate_limit_hit')
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_attempt_username'))
         batch_op.drop_index(batch_op.f('ix_login_attempt_ip'))
