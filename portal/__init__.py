@@ -28,7 +28,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.web import register_blueprints
 
     db.init_app(app)
-    extensions.migrate.init_app(app, db, render_as_batch=True, directory=str(PROJECT_ROOT / "portal" / "migrations"))
+    migrations = str(PROJECT_ROOT / "portal" / "migrations")
+    extensions.migrate.init_app(app, db, render_as_batch=True, directory=migrations)
     extensions.csrf.init_app(app)
     extensions.mail.init_app(app)
     extensions.htmx.init_app(app)

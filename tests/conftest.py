@@ -34,12 +34,17 @@ class Client(FlaskClient):
         serializer = URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token")
         return serializer.dumps(raw)
 
+    # Tests read English text; the pages default to Chinese (tests that check it say so).
+    language = "en"
+
     def open(self, *args, **kwargs):
         method = (kwargs.get("method") or "GET").upper()
+        headers = dict(kwargs.pop("headers", None) or {})
+        if self.language and not any(k.lower() == "accept-language" for k in headers):
+            headers["Accept-Language"] = self.language
         if self.send_csrf and method not in ("GET", "HEAD", "OPTIONS"):
-            headers = dict(kwargs.pop("headers", None) or {})
             headers.setdefault("X-CSRFToken", self.csrf_token())
-            kwargs["headers"] = headers
+        kwargs["headers"] = headers
         return super().open(*args, **kwargs)
 
 

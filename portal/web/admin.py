@@ -6,14 +6,15 @@ import json
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Blueprint, flash, render_template, request, url_for
-from flask_babel import get_locale, to_utc
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import to_utc
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from portal.db import db
+from portal.i18n import current_locale
 from portal.models.audit import AuditEvent
 from portal.models.user import Department, Role, User
 from portal.security import roles
@@ -43,9 +44,41 @@ ACTION_LABELS = {
     "user.password_reset": _l("Password reset by a partner"),
     "access.denied": _l("Access denied"),
     "csrf.rejected": _l("Forged or expired form rejected"),
+    "complaint.created": _l("Complaint draft created"),
+    "complaint.submitted_online": _l("Complaint submitted online"),
+    "complaint.imported": _l("Complaint imported"),
+    "complaint.exported": _l("Complaint exported"),
+    "complaint.section_saved": _l("Complaint section saved"),
+    "complaint.viewed": _l("Complaint record viewed"),
+    "complaint.verified": _l("Online submission verified"),
+    "complaint.confirmed": _l("Read-back confirmed"),
+    "complaint.confirmation_requested": _l("Confirmation link sent"),
+    "complaint.correction_requested": _l("Client asked for a correction"),
+    "complaint.confirmation_overridden": _l("Confirmation overridden by a partner"),
+    "complaint.registered": _l("Complaint registered"),
+    "evidence.added": _l("Evidence uploaded"),
+    "evidence.downloaded": _l("Evidence downloaded"),
+    "notice.issued": _l("Notice issued"),
+    "mail.queued": _l("Email queued"),
+    "mail.sent": _l("Email sent"),
+    "mail.failed": _l("Email delivery failed"),
+    "mail.dead": _l("Email undeliverable"),
+    "mail.resent": _l("Email resent"),
+    "matter.created": _l("Matter created"),
+    "calendar.override_set": _l("Working-day override set"),
+    "calendar.override_removed": _l("Working-day override removed"),
+    "calendar.year_confirmed": _l("Year's working-day schedule confirmed"),
 }
 
-OBJECT_LABELS = {"user": _l("User"), "complaint": _l("Complaint")}
+OBJECT_LABELS = {
+    "user": _l("User"),
+    "complaint": _l("Complaint"),
+    "evidence": _l("Evidence"),
+    "outbox_message": _l("Email"),
+    "matter": _l("Matter"),
+    "calendar_override": _l("Working-day override"),
+    "confirmed_year": _l("Working-day schedule"),
+}
 
 CHAIN_REASONS = {  # the reasons services.audit.verify_chain gives, in the reader's language
     "previous hash does not match (row deleted or moved)": _l(
@@ -88,7 +121,7 @@ def _duplicate(form) -> None:
 def department_name(department: Department | None) -> str:
     if department is None:
         return ""
-    return department.name_zh if str(get_locale()) == "zh_CN" else department.name_en
+    return department.name_zh if current_locale() == "zh_CN" else department.name_en
 
 
 def _department_choices(form) -> None:

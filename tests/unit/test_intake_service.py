@@ -29,7 +29,7 @@ RECEIVED = datetime(2026, 9, 29, 2, 30, tzinfo=UTC)  # 10:30 in Beijing
 
 @pytest.fixture
 def ctx(app):
-    with app.test_request_context("/"):
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
         yield app
 
 

@@ -3,9 +3,11 @@ from portal.models import AuditEvent
 
 
 def test_login_page_is_chinese_by_default(client):
+    client.language = None
     response = client.get("/login")
     assert response.status_code == 200
     assert 'lang="zh-CN"' in response.text
+    assert "登录" in response.text
 
 
 def test_wrong_password_is_401_and_audited(client, app):
