@@ -12,6 +12,7 @@ Import from browser tests with ``from tests.browser.helpers import login, check_
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -197,9 +198,21 @@ class HtmlCollector:
     """HTML snapshots collected during the session, validated by one JVM run at the end."""
 
     def __init__(self) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="redress-html-"))
+        self._directory: Path | None = None  # made on the first snapshot
         self.sources: dict[str, str] = {}  # file name -> where it came from
         self._seen: set[str] = set()
+        self.keep = False  # set when the checker found errors: the snapshots stay for a look
+
+    @property
+    def directory(self) -> Path:
+        if self._directory is None:
+            self._directory = Path(tempfile.mkdtemp(prefix="redress-html-"))
+            atexit.register(self._remove_unless_kept)
+        return self._directory
+
+    def _remove_unless_kept(self) -> None:
+        if not self.keep and self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
 
     def add(self, html: str, origin: str) -> None:
         digest = hashlib.sha256(html.encode()).hexdigest()[:16]
@@ -213,9 +226,9 @@ class HtmlCollector:
 
     def validate(self) -> list[str]:
         """Run vnu.jar on every snapshot; one entry per distinct error (empty when valid)."""
-        files = sorted(self.directory.glob("*.html"))
-        if not files:
+        if not self.sources:
             return []
+        files = sorted(self.directory.glob("*.html"))
         result = subprocess.run(
             ["java", "-jar", str(VNU_JAR), "--errors-only", "--format", "json",
              *[str(f) for f in files]],
@@ -238,8 +251,7 @@ class HtmlCollector:
         problems = [f"{text}\n    " + "\n    ".join(where[:4])
                     + (f"\n    … and {len(where) - 4} more" if len(where) > 4 else "")
                     for text, where in grouped.items()]
-        if not problems:
-            shutil.rmtree(self.directory, ignore_errors=True)
+        self.keep = bool(problems)
         return problems
 
 
