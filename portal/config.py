@@ -63,6 +63,9 @@ class Defaults:
     FIRM_COMPLAINTS_EMAIL = "complaints@firm.example"
 
     FIRST_RESPONSE_WORKING_DAYS = 3
+    # The address clients use to reach the signed links in emails, e.g. https://redress.firm.cn
+    # (production should set it: otherwise links take the host of the request that sent them).
+    PUBLIC_BASE_URL: str | None = None
     CONFIRMATION_LINK_MAX_AGE = timedelta(days=7)
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_BACKOFF_SECONDS = 30

@@ -8,7 +8,7 @@ from enum import Enum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from portal.db import db, utcnow
 from portal.models.user import LoginAttempt, Role, User
@@ -72,6 +72,11 @@ def is_throttled(username: str, ip: str, throttle: Throttle) -> bool:
     )
 
 
+def _forget_old_attempts(throttle: Throttle) -> None:
+    """Attempts older than a few windows no longer count; the audit trail keeps the history."""
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - 4 * throttle.window))
+
+
 def authenticate(
     username: str, password: str, ip: str, throttle: Throttle
 ) -> tuple[LoginResult, User | None]:
@@ -81,6 +86,7 @@ def authenticate(
         return LoginResult.THROTTLED, None
     user = db.session.scalar(select(User).where(func.lower(User.username) == username))
     ok = _password_matches(user, password) and user is not None and user.active
+    _forget_old_attempts(throttle)
     db.session.add(LoginAttempt(username=username[:64], ip=ip, succeeded=ok))
     if not ok:
         audit.record("login.failed", actor_label=username[:100], details={"username": username})

@@ -666,6 +666,10 @@ def _action_response(complaint: Complaint, *, status: int = 200, note: str | Non
 
 
 def _link_url(token: str) -> str:
+    # Behind a proxy the Host header is the proxy's business: the configured address wins.
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for("readback.confirm", token=token)
     return url_for("readback.confirm", token=token, _external=True)
 
 

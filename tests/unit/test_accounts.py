@@ -172,3 +172,15 @@ def test_throttle_counts_per_account_and_address(ctx):
     assert not accounts.is_throttled("partner2", "1.1.1.1", throttle)
     accounts.authenticate("partner2", "bad", "1.1.1.1", throttle)
     assert accounts.is_throttled("anyone", "1.1.1.1", throttle)  # the address is spent
+
+
+def test_old_login_attempts_are_forgotten(ctx):
+    from portal.db import utcnow
+    from portal.models.user import LoginAttempt
+
+    db.session.add(LoginAttempt(username="partner", ip="10.0.0.9",
+                                at=utcnow() - timedelta(days=2)))
+    db.session.flush()
+    accounts.authenticate("partner", "redress-demo", "10.0.0.1", _throttle())
+    ips = db.session.scalars(select(LoginAttempt.ip)).all()
+    assert ips == ["10.0.0.1"]

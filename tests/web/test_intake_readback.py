@@ -200,3 +200,16 @@ def test_registration_after_the_client_confirmed(client, auth, app, linked):
     response = client.post(f"/complaints/{key}/register", headers=HX)
     assert response.status_code == 200
     assert get(app, key).state == "registered"
+
+
+def test_link_uses_the_configured_public_address_not_the_request_host(client, auth, app):
+    """Links in emails point where clients reach the portal, whatever Host the request had."""
+    app.config["PUBLIC_BASE_URL"] = "https://redress.firm.example/"
+    auth.login_as("receptionist")
+    key = complete_draft(client, app)
+    response = client.post(f"/complaints/{key}/confirmation-link", headers=HX)
+    assert response.status_code == 200
+    with app.app_context():
+        message = db.session.scalar(select(OutboxMessage))
+    assert "https://redress.firm.example/confirm/" in message.body_text
+    assert "//localhost" not in message.body_text + (message.body_html or "")
