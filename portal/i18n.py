@@ -38,6 +38,14 @@ def client_language() -> str:
     return "zh" if current_locale() == "zh_CN" else "en"
 
 
+def join_list(items) -> str:
+    """"A, B and C" in English, "A、B和C" in Chinese."""
+    from babel.lists import format_list
+
+    words = [str(item) for item in items if item]
+    return format_list(words, locale=get_locale() or "zh_CN") if words else ""
+
+
 def init_i18n(app: Flask) -> None:
     babel.init_app(
         app,
@@ -49,6 +57,7 @@ def init_i18n(app: Flask) -> None:
         language_names=LANGUAGE_NAMES,
         current_locale=current_locale,
     )
+    app.jinja_env.filters["join_list"] = join_list
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = (
         lambda d, fmt="medium": format_datetime(d, fmt) if d else ""

@@ -32,6 +32,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.db import db, utcnow
+from portal.i18n import join_list
 from portal.models.audit import AuditEvent
 from portal.models.complaint import (
     CHANNEL_LABELS,
@@ -514,7 +515,7 @@ def registration_problems(complaint: Complaint) -> list[str]:
     problems = []
     missing = missing_sections(complaint)
     if missing:
-        names = ", ".join(str(SECTION_LABELS[s]) for s in missing)
+        names = join_list(SECTION_LABELS[s] for s in missing)
         problems.append(_("Complete these sections first: %(sections)s.", sections=names))
     if complaint.needs_verification:
         problems.append(_("This complaint came in through the online form: check it and mark "
@@ -544,7 +545,7 @@ def mark_verified(actor: User | None, complaint: Complaint) -> Complaint:
 def _require_complete(complaint: Complaint) -> None:
     missing = missing_sections(complaint)
     if missing:
-        names = ", ".join(str(SECTION_LABELS[s]) for s in missing)
+        names = join_list(SECTION_LABELS[s] for s in missing)
         raise IntakeError(_("The key points are not complete yet: %(sections)s.",
                             sections=names))
 
