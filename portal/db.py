@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -72,3 +73,25 @@ def _sqlite_begin(connection):
         # Take the write lock up front: two deferred transactions that both
         # upgrade to writers deadlock into "database is locked".
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# --- files written inside a transaction -------------------------------------------------------
+# Evidence and notices are written to disk before the row that names them is committed. If the
+# transaction rolls back, the file would stay behind unreferenced: remove it then.
+
+_NEW_FILES = "redress_new_files"
+
+
+def discard_on_rollback(path) -> None:
+    db.session.info.setdefault(_NEW_FILES, []).append(path)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_new_files(session: Session) -> None:
+    session.info.pop(_NEW_FILES, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard_new_files(session: Session) -> None:
+    for path in session.info.pop(_NEW_FILES, []):
+        Path(path).unlink(missing_ok=True)

@@ -24,7 +24,7 @@ import filetype
 from flask import current_app
 from flask_babel import gettext as _
 
-from portal.db import db
+from portal.db import db, discard_on_rollback
 from portal.models.complaint import Complaint, Evidence, EvidenceCategory
 from portal.models.user import User
 from portal.services import audit
@@ -291,6 +291,7 @@ def add_evidence(actor: User | None, complaint: Complaint, *, stream: BinaryIO,
         size, sha256 = _receive(stream, partial)
         kind = detect(partial)
         os.replace(partial, directory / stored_name)
+        discard_on_rollback(directory / stored_name)
     finally:
         partial.unlink(missing_ok=True)
     evidence = Evidence(

@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from portal.db import db, utcnow
+from portal.db import db, discard_on_rollback, utcnow
 from portal.documents import acknowledgement_context, render, render_pdf
 from portal.models.complaint import Complaint
 from portal.models.notice import Notice
@@ -93,14 +93,14 @@ def _write_once(path: Path, data: bytes) -> None:
 def issue(complaint: Complaint, kind: str, actor: User | None = None) -> Notice:
     """Render and store the next version of a notice (flush, audit "notice.issued").
 
-    If the caller's transaction rolls back, the file stays behind unreferenced; it is never
-    served, since notices are only read through their row.
+    If the caller's transaction rolls back, the file is removed with it.
     """
     pdf = render_fresh(complaint, kind)
     version = _next_version(complaint, kind)
     label = re.sub(r"[^A-Za-z0-9-]", "", complaint.label)
     stored_name = f"{label}-{kind}-v{version}-{secrets.token_hex(6)}.pdf"
     _write_once(notice_dir() / stored_name, pdf)
+    discard_on_rollback(notice_dir() / stored_name)
     notice = Notice(complaint_id=complaint.id, kind=kind, version=version,
                     stored_name=stored_name, sha256=hashlib.sha256(pdf).hexdigest(),
                     size=len(pdf), created_at=utcnow(),

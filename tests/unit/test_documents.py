@@ -307,3 +307,16 @@ def test_cli_verify_reports_altered_notices(ctx, runner):
     path.write_bytes(b"%PDF-forged")
     result = runner.invoke(args=["notices", "verify"])
     assert result.exit_code == 1 and f"notice {notice.id}" in result.output
+
+
+def test_a_notice_rolled_back_leaves_no_file(ctx):
+    complaint = make_complaint()
+    db.session.commit()
+    notice = notices.issue(complaint, "acknowledgement")
+    path = notices.path_of(notice)
+    assert path.exists()
+    db.session.rollback()
+    assert not path.exists()
+    kept = notices.issue(db.session.get(Complaint, complaint.id), "acknowledgement")
+    db.session.commit()
+    assert notices.path_of(kept).exists()

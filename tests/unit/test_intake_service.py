@@ -330,3 +330,18 @@ def test_correction_needs_text_and_withdraws_confirmation(ctx):
     event = db.session.scalar(select(AuditEvent).where(
         AuditEvent.action == "complaint.correction_requested"))
     assert "5月21日" not in str(event.details)
+
+
+def test_evidence_of_a_rolled_back_upload_leaves_no_file(ctx):
+    import io
+
+    from portal.services import evidence
+
+    complaint = draft(confirm=False)
+    db.session.commit()
+    item = evidence.add_evidence(reception(), complaint, stream=io.BytesIO(b"%PDF-1.4\n%%EOF\n"),
+                                 filename="contract.pdf", category="engagement_contract")
+    stored = evidence.path_of(item)
+    assert stored.exists()
+    db.session.rollback()
+    assert not stored.exists()
