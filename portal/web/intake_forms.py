@@ -155,19 +155,8 @@ class RemedyForm(FlaskForm):
         self.remedies_sought.choices = remedy_choices()
 
 
-class ChannelForm(FlaskForm):
-    channel = SelectField(
-        _l("Channel"), validators=[DataRequired(_l("Choose how the complaint came in."))],
-        render_kw=NO_REQUIRED_ATTR,
-    )
-    received_at = DateTimeLocalField(
-        _l("Received at"), format=DATETIME_FORMATS,
-        validators=[DataRequired(_l("Enter when the complaint was received."))],
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.channel.choices = channel_choices()
+class ChannelForm(NewComplaintForm):
+    """The same two fields, edited later in the builder's channel section."""
 
 
 class EvidenceForm(FlaskForm):
