@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from flask import Flask, abort, current_app, g, request, session
 from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
 from portal.db import utcnow
@@ -185,8 +186,26 @@ def check_csrf() -> None:
     Running it after the access check means an expired session gets the login redirect
     (HX-Redirect for htmx) and a forbidden route its 403, instead of "form expired".
     """
-    if current_app.config.get("WTF_CSRF_ENABLED", True):
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
         current_app.extensions["csrf"].protect(apply_exemptions=True)
+    except CSRFError as error:
+        view = current_app.view_functions.get(request.endpoint or "")
+        if not getattr(view, "shows_csrf_failure", False):
+            raise
+        g.csrf_failure = error
+
+
+def shows_csrf_failure(view: F) -> F:
+    """The view answers a failed CSRF check itself (ask `csrf_failed()`), so that it can show
+    the form again with what the visitor typed instead of the generic error page."""
+    view.shows_csrf_failure = True  # type: ignore[attr-defined]
+    return view
+
+
+def csrf_failed() -> bool:
+    return "csrf_failure" in g
 
 
 def init_security(app: Flask) -> None:

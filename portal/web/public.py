@@ -7,14 +7,11 @@ expired form) the page comes back with everything the visitor typed.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_wtf.csrf import validate_csrf
-from wtforms.validators import ValidationError
 
 from portal.db import db
-from portal.extensions import csrf
-from portal.security import public
+from portal.i18n import client_language
+from portal.security import csrf_failed, public, shows_csrf_failure
 from portal.services import public_intake
 from portal.web import htmx
 from portal.web.public_forms import PublicComplaintForm
@@ -25,26 +22,6 @@ bp = Blueprint("public", __name__)
 def _render(form: PublicComplaintForm, status: int = 200, notice: str | None = None):
     page = render_template("public/complaint.html", form=form, notice=notice, status=status)
     return page, status
-
-
-def _visitor_language() -> str:
-    """zh or en from the page's locale (Babel may report zh_CN as zh_Hans_CN)."""
-    locale = get_locale()
-    return "zh" if locale is None or locale.language == "zh" else "en"
-
-
-def _csrf_ok() -> bool:
-    token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
-    try:
-        validate_csrf(token)
-    except ValidationError:
-        return False
-    # Over HTTPS, also insist on a same-origin Referer, as CSRFProtect does.
-    return _same_origin(request.referrer) if request.is_secure else True
-
-
-def _same_origin(referrer: str | None) -> bool:
-    return bool(referrer) and referrer.startswith(request.host_url)
 
 
 def _submission(form: PublicComplaintForm) -> public_intake.PublicSubmission:
@@ -63,13 +40,13 @@ def _submission(form: PublicComplaintForm) -> public_intake.PublicSubmission:
 
 @bp.route("/complaint", methods=["GET", "POST"])
 @public
-@csrf.exempt  # checked below, so that a rejected form still gives the visitor their text
+@shows_csrf_failure  # a rejected form still gives the visitor their text
 def complaint_form():
     form = PublicComplaintForm()
     if request.method == "GET":
-        form.language.data = _visitor_language()
+        form.language.data = client_language()
         return _render(form)
-    if not _csrf_ok():
+    if csrf_failed():
         public_intake.record_forged_request(request.path)
         db.session.commit()
         return _render(form, 400, _(
