@@ -40,10 +40,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_login(app)
     security.init_security(app)
     register_blueprints(app)
-    app.jinja_env.globals["url_endpoints"] = app.view_functions
-    from portal.models.user import ROLE_LABELS
+    from portal.templating import init_templating
 
-    app.jinja_env.globals["role_labels"] = ROLE_LABELS
+    init_templating(app)
 
     from portal.errors import init_error_handlers
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request, url_for
+from flask import Flask, flash, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -27,7 +27,6 @@ def init_login(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        from flask import flash, g
 
         message = (
             _l("Your session has expired. Please sign in again.")
@@ -36,15 +35,10 @@ def init_login(app: Flask) -> None:
         )
         flash(str(message), "info")
         target = url_for("auth.login", next=_safe_next())
-        if request.htmx:
-            # A fragment must never become a login form: send the whole tab to the login page.
-            response = htmx.redirect(target, status=401)
-            response.status_code = 401
-            return response
-        return htmx.redirect(target, status=303)
+        return htmx.redirect_to_login(target)
 
 
 def _safe_next() -> str | None:
-    if request.method != "GET" or request.htmx:
+    if request.method != "GET" or htmx.wants_fragment():
         return None
     return request.full_path.rstrip("?")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -12,18 +11,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from portal.config import is_production
-from portal.db import db
 
 ROOT = Path(__file__).resolve().parent.parent
-# Modules that define a `cli` AppGroup of their own (outbox, complaints, notices, calendar...).
-COMMAND_MODULES = (
-    "portal.demo",
-    "portal.commands.complaints",
-    "portal.commands.outbox",
-    "portal.commands.notices",
-    "portal.commands.calendar",
-    "portal.commands.mailsink",
-)
 
 audit_cli = AppGroup("audit", help="The audit trail.")
 translate_cli = AppGroup("translate", help="Translation catalogues (pybabel).")
@@ -88,14 +77,11 @@ def translate_compile() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(translate_cli)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue
-        app.cli.add_command(module.cli)
+    from portal import demo
+    from portal.commands import calendar, complaints, mailsink, notices, outbox
+
+    for area in (demo, complaints, outbox, notices, calendar, mailsink):
+        app.cli.add_command(area.cli)
 
 
 def refuse_in_production() -> None:
@@ -103,4 +89,4 @@ def refuse_in_production() -> None:
         raise click.ClickException("Refusing to run against a production configuration.")
 
 
-__all__ = ["db", "refuse_in_production", "register_cli"]
+__all__ = ["refuse_in_production", "register_cli"]

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.db import db
+from portal.web import htmx
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -29,7 +30,7 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 def render_error(status: int, detail: str | None = None):
     title, message = _messages().get(status, _messages()[500])
-    template = "errors/_error.html" if request.htmx else "errors/error.html"
+    template = "errors/_error.html" if htmx.wants_fragment() else "errors/error.html"
     return render_template(template, status=status, title=title, message=detail or message), status
 
 

@@ -184,7 +184,7 @@ def update_user(
     roles: set[Role],
     active: bool,
     department_id: int | None | object = _KEEP,
-) -> None:
+) -> User:
     """Change a user's details. A partner cannot disable themselves or drop their own
     partner role: the firm would risk having nobody left who can administer users."""
     if actor.id == user.id and not active:
@@ -205,6 +205,7 @@ def update_user(
     after = _snapshot(user, roles)
     changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
     audit.record("user.updated", actor=actor, obj=user, details={"changed": changed})
+    return user
 
 
 def _snapshot(user: User, roles: set[Role] | None = None) -> dict:
@@ -217,7 +218,7 @@ def _snapshot(user: User, roles: set[Role] | None = None) -> dict:
     }
 
 
-def reset_password(actor: User, user: User, new_password: str) -> None:
+def reset_password(actor: User, user: User, new_password: str) -> User:
     """A partner sets a new password; every open session of that user ends."""
     if not user.username:
         raise AccountError("password", "no_login")
@@ -225,6 +226,7 @@ def reset_password(actor: User, user: User, new_password: str) -> None:
     user.password_changed_at = utcnow()
     user.rotate_session_token()
     audit.record("user.password_reset", actor=actor, obj=user)
+    return user
 
 
 def set_locale(user: User, locale: str) -> None:

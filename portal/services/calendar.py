@@ -257,9 +257,3 @@ def year_schedule(year: int) -> YearSchedule:
         days=_official_days(year) if official else _statutory_days(year),
         overrides=overrides,
     )
-
-
-def default_is_workday(day: date) -> bool:
-    """What the official or statutory calendar says, ignoring the firm's overrides."""
-    _check_range(day)
-    return _base_is_workday(day)

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
@@ -28,6 +27,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from markupsafe import Markup
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -49,8 +49,8 @@ from portal.models.matter import Client, Matter
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.models.user import User
 from portal.services import audit
+from portal.services.calendar import LOCAL_TZ
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CONFIRMATION_SALT = "redress.intake.confirmation-link.v1"
 SEARCH_LIMIT = 10
 
@@ -753,16 +753,18 @@ def confirmation_email(complaint: Complaint, url: str) -> tuple[str, str, str]:
     max_age = current_app.config["CONFIRMATION_LINK_MAX_AGE"]
     days = max(1, _seconds(max_age) // 86400)
     subjects, texts, htmls = [], [], []
-    for locale in locales_client_first(complaint):
+    locales = locales_client_first(complaint)
+    for locale in locales:
         with force_locale(locale):
             subjects.append(_("Please confirm your complaint"))
         context = {"url": url, "days": days, "config": current_app.config}
         texts.append(render_read_back(complaint, "readback/_email_part.txt", locale, **context))
-        htmls.append(render_read_back(complaint, "readback/_email_part.html", locale,
-                                      lang=locale, **context))
+        part = render_read_back(complaint, "readback/_email_part.html", locale,
+                                lang=locale, **context)
+        htmls.append(Markup(part))  # noqa: S704 - the output of an autoescaped template
     subject = " / ".join(subjects)
     text = render_template("emails/confirmation_request.txt", parts=texts)
-    first = locales_client_first(complaint)[0]
+    first = locales[0]
     html = render_template("emails/confirmation_request.html", parts=htmls, subject=subject,
                            lang="zh-CN" if first == "zh_CN" else "en")
     return subject, text, html

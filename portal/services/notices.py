@@ -121,12 +121,6 @@ def read_bytes(notice: Notice) -> bytes:
     return data
 
 
-def latest(complaint: Complaint, kind: str) -> Notice | None:
-    return db.session.scalar(
-        select(Notice).where(Notice.complaint_id == complaint.id, Notice.kind == kind)
-        .order_by(Notice.version.desc()).limit(1))
-
-
 def queue_acknowledgement(actor: User | None, complaint: Complaint) -> OutboxMessage | None:
     """Queue the bilingual acknowledgement email (the PDF is rendered later, by the worker).
 

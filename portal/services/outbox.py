@@ -124,12 +124,6 @@ def resend(actor: User | None, message: OutboxMessage) -> OutboxMessage:
     return copy
 
 
-def messages_for(complaint: Complaint) -> list[OutboxMessage]:
-    return list(db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id)
-        .order_by(OutboxMessage.id)))
-
-
 def summary() -> dict[str, int]:
     rows = db.session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()

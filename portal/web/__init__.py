@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-
 from flask import Flask
 
-AREAS = ("auth", "home", "admin", "intake", "public", "calendar", "mailbox", "readback")
+from portal.web import admin, auth, calendar, home, intake, mailbox, public, readback
 
 
 def register_blueprints(app: Flask) -> None:
-    for area in AREAS:
-        try:
-            module = importlib.import_module(f"portal.web.{area}")
-        except ModuleNotFoundError as error:
-            if error.name != f"portal.web.{area}":
-                raise
-            continue  # area not built yet
-        app.register_blueprint(module.bp)
+    for area in (auth, home, admin, intake, readback, public, calendar, mailbox):
+        app.register_blueprint(area.bp)

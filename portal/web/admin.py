@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from typing import TypeVar
 
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
@@ -113,9 +115,23 @@ def _attach(form, error: accounts.AccountError) -> None:
         field.errors = [*field.errors, message]
 
 
-def _duplicate(form) -> None:
-    db.session.rollback()
-    form.form_errors.append(_("This username or email address is already in use."))
+T = TypeVar("T")
+
+
+def _commit_change(form, change: Callable[[], T]) -> T | None:
+    """Run an account service and commit; when it is refused, put the reason on the form."""
+    try:
+        result = change()
+        db.session.commit()
+    except accounts.AccountError as error:
+        db.session.rollback()
+        _attach(form, error)
+    except IntegrityError:  # two partners racing for the same username or address
+        db.session.rollback()
+        form.form_errors.append(_("This username or email address is already in use."))
+    else:
+        return result
+    return None
 
 
 def department_name(department: Department | None) -> str:
@@ -192,23 +208,16 @@ def user_new():
     if request.method == "GET":
         return render_template("admin/user_new.html", form=form)
     if form.validate():
-        try:
-            user = accounts.create_user(
-                current_user._get_current_object(),
-                username=form.username.data,
-                name=form.name.data,
-                email=form.email.data,
-                password=form.password.data,
-                roles=_selected_roles(form),
-                department_id=_department_id(form),
-            )
-            db.session.commit()
-        except accounts.AccountError as error:
-            db.session.rollback()
-            _attach(form, error)
-        except IntegrityError:
-            _duplicate(form)
-        else:
+        user = _commit_change(form, lambda: accounts.create_user(
+            current_user._get_current_object(),
+            username=form.username.data,
+            name=form.name.data,
+            email=form.email.data,
+            password=form.password.data,
+            roles=_selected_roles(form),
+            department_id=_department_id(form),
+        ))
+        if user is not None:
             flash(_("The account %(username)s has been created.", username=user.username), "ok")
             return htmx.redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form), 422
@@ -244,19 +253,12 @@ def user_edit(user_id: int):
         form.roles.errors = [_("Choose at least one role.")]
         valid = False
     if valid:
-        try:
-            accounts.update_user(
-                current_user._get_current_object(), user,
-                name=form.name.data, email=form.email.data, roles=_selected_roles(form),
-                active=form.active.data, department_id=_department_id(form),
-            )
-            db.session.commit()
-        except accounts.AccountError as error:
-            db.session.rollback()
-            _attach(form, error)
-        except IntegrityError:
-            _duplicate(form)
-        else:
+        saved = _commit_change(form, lambda: accounts.update_user(
+            current_user._get_current_object(), user,
+            name=form.name.data, email=form.email.data, roles=_selected_roles(form),
+            active=form.active.data, department_id=_department_id(form),
+        ))
+        if saved:
             flash(_("The changes to %(name)s have been saved.", name=user.name), "ok")
             return htmx.redirect(url_for("admin.users"))
     user = db.get_or_404(User, user_id)  # reload after a rollback
@@ -277,14 +279,9 @@ def user_password(user_id: int):
                 _("To change your own password, use “Password” at the top of the page.")
             )
         elif form.validate():
-            try:
-                accounts.reset_password(current_user._get_current_object(), user,
-                                        form.password.data)
-                db.session.commit()
-            except accounts.AccountError as error:
-                db.session.rollback()
-                _attach(form, error)
-            else:
+            reset = _commit_change(form, lambda: accounts.reset_password(
+                current_user._get_current_object(), user, form.password.data))
+            if reset:
                 done, status = True, 200
                 form = PasswordResetForm(formdata=None)
                 if not htmx.is_partial_request():

@@ -38,15 +38,9 @@ def redirect(location: str, status: int = 303) -> Response:
     return response
 
 
-def push_url(response: Response, url: str) -> Response:
-    if request.htmx:
-        response.headers["HX-Push-Url"] = url
-    return response
-
-
-def trigger(response: Response, event: str) -> Response:
-    response.headers["HX-Trigger"] = event
-    return response
+def redirect_to_login(location: str) -> Response:
+    """Signed out: htmx gets 401 with HX-Redirect, so a fragment never becomes a login form."""
+    return redirect(location, status=401 if request.htmx else 303)
 
 
 def wants_fragment() -> bool:

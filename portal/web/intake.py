@@ -10,11 +10,13 @@ page comes back (or a redirect after a save).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -31,6 +33,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from portal.db import db, utcnow
 from portal.models.complaint import (
@@ -281,7 +284,12 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
     page = max(1, request.args.get("page", 1, type=int) or 1)
     query = _list_query(_actor(), state, q)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    # The list shows the complainant and each draft's missing sections (which read the
+    # respondents): load them with the page instead of one query per row.
+    rows = db.session.scalars(
+        query.options(selectinload(Complaint.complainant), selectinload(Complaint.respondents))
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
     if new_form is None:
         new_form = NewComplaintForm(formdata=None, prefix="new", data={
             "channel": "phone", "received_at": local_input(utcnow())})
@@ -524,28 +532,27 @@ def save_section(key: str, section: str):
 # --- searches (suggestions while typing) -------------------------------------------------
 
 
+def _suggestions(kind: str, search: Callable[[str], list]) -> Response:
+    q = request.args.get("q", "")
+    return htmx.partial(f"intake/_suggestions_{kind}.html", results=search(q), query=q.strip())
+
+
 @bp.route("/intake/search/clients")
 @roles(*STAFF)
 def search_clients():
-    q = request.args.get("q", "")
-    return htmx.partial("intake/_suggestions_clients.html",
-                        results=intake.search_clients(q), query=q.strip())
+    return _suggestions("clients", intake.search_clients)
 
 
 @bp.route("/intake/search/staff")
 @roles(*STAFF)
 def search_staff():
-    q = request.args.get("q", "")
-    return htmx.partial("intake/_suggestions_staff.html",
-                        results=intake.search_staff(q), query=q.strip())
+    return _suggestions("staff", intake.search_staff)
 
 
 @bp.route("/intake/search/matters")
 @roles(*STAFF)
 def search_matters():
-    q = request.args.get("q", "")
-    return htmx.partial("intake/_suggestions_matters.html",
-                        results=intake.search_matters(q), query=q.strip())
+    return _suggestions("matters", intake.search_matters)
 
 
 # --- evidence ----------------------------------------------------------------------------
