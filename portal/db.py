@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,12 +69,76 @@ def _sqlite_pragmas(dbapi_connection, _record):
     dbapi_connection.isolation_level = None
 
 
+# --- read and write transactions ----------------------------------------------------------
+# SQLite has one write lock for the whole file. Reads run in deferred transactions (WAL lets them
+# run beside a writer); a write runs in its own short BEGIN IMMEDIATE transaction, started by
+# begin_write() once the request has read its body and validated it. A read transaction is never
+# upgraded to a write: SQLite answers that with "database is locked" when another connection
+# wrote in between. See docs/architecture.md, "Transactions".
+
+WRITE_OPTION = "redress_write"
+
+
+class ReadTransactionWrite(RuntimeError):
+    """A flush inside a read transaction: the code forgot to call begin_write() first."""
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection):
     if connection.dialect.name == "sqlite":
-        # Take the write lock up front: two deferred transactions that both
-        # upgrade to writers deadlock into "database is locked".
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write(session: Session | None = None) -> None:
+    """End the current read transaction and start the one write transaction.
+
+    On SQLite this takes the write lock at once (BEGIN IMMEDIATE), so no two writers ever
+    deadlock. Objects loaded before are expired and reload inside the write transaction, which
+    is where a version check must happen. Call it after reading and validating the input, just
+    before the service call that writes; then commit (or roll back) promptly.
+    """
+    session = session or db.session()
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise ReadTransactionWrite("changes were made before begin_write()")
+        session.commit()
+    session.connection(execution_options={WRITE_OPTION: True})
+
+
+def in_write_transaction(session: Session | None = None) -> bool:
+    session = session or db.session()
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().get_execution_options().get(WRITE_OPTION))
+
+
+@contextmanager
+def write_transaction(session: Session | None = None) -> Iterator[None]:
+    """begin_write(), then commit when the block succeeds and roll back when it raises."""
+    session = session or db.session()
+    begin_write(session)
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_writes_in_read_transactions(connection, _cursor, statement, *_args) -> None:
+    if connection.dialect.name != "sqlite" or not connection.in_transaction():
+        return
+    if statement.lstrip()[:7].upper().startswith(_WRITES) and not (
+        connection.get_execution_options().get(WRITE_OPTION)
+    ):
+        raise ReadTransactionWrite(
+            "a write inside a read transaction: call portal.db.begin_write() first"
+        )
 
 
 # --- files written inside a transaction -------------------------------------------------------

@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal.db import db
+from portal.db import db, write_transaction
 from portal.models.matter import Client, Matter
 from portal.models.user import Department, Role, User
 from portal.services.accounts import hash_password
@@ -120,8 +120,8 @@ def seed_command() -> None:
     from portal.cli import refuse_in_production
 
     refuse_in_production()
-    created = seed()
-    db.session.commit()
+    with write_transaction():
+        created = seed()
     click.echo("Demo data created." if created else "Demo data already present; nothing changed.")
     click.echo(f"Demo accounts (password: {demo_password()}):")
     for username, name, _email, _dept, roles, _title in ACCOUNTS:

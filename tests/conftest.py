@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 from portal import create_app
-from portal.db import db
+from portal.db import db, write_transaction
 
 DEMO_PASSWORD = "redress-demo"
 
@@ -69,8 +69,8 @@ def app(tmp_path):
         db.create_all()
         from portal.demo import seed
 
-        seed()
-        db.session.commit()
+        with write_transaction():
+            seed()
     yield app
     with app.app_context():
         db.session.remove()
