@@ -7,7 +7,17 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, db, utcnow
@@ -170,6 +180,14 @@ class Complaint(db.Model):
 
     def is_respondent(self, user: User) -> bool:
         return any(r.id == user.id for r in self.respondents)
+
+    @classmethod
+    def visible_to(cls, user: User) -> ColumnElement[bool]:
+        """Who may see a complaint, as SQL: every list, search, count, export and lookup
+        filters by this. `can_view` is the same rule for one loaded complaint."""
+        if not user.has_role(Role.RECEPTIONIST, Role.PARTNER):
+            return false()
+        return ~cls.respondents.any(User.id == user.id)
 
     def can_view(self, user: User) -> bool:
         """Intake staff and partners see the record; a respondent never sees their own case."""
