@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.db import db
+from portal.db import begin_write, db
 from portal.web import htmx
 
 
@@ -67,6 +67,7 @@ def _audit_denial(action: str) -> None:
     from portal.services import audit
 
     try:
+        begin_write()
         audit.record(
             action,
             actor=current_user if current_user.is_authenticated else None,

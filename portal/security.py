@@ -11,7 +11,7 @@ from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
-from portal.db import utcnow
+from portal.db import db, utcnow
 from portal.models.user import Role
 
 F = TypeVar("F", bound=Callable)
@@ -162,6 +162,13 @@ def limit_body_size() -> None:
         )
 
 
+def end_read_before_body() -> None:
+    """Loading the user opened a read transaction; a client may send its body slowly, so end
+    that transaction before the body is read (the user reloads on its next use)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        db.session.commit()
+
+
 def reject_nul_bytes() -> None:
     """A NUL character is never legitimate input, and PostgreSQL refuses to store it (the
     request would end in a 500): refuse it up front in the URL, query string and form."""
@@ -220,6 +227,6 @@ def init_security(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.url_map.converters["int"] = BoundedIntConverter  # before any blueprint adds a rule
     hooks = [limit_body_size, remember_client_ip, check_session_lifetime, enforce_access,
-             reject_nul_bytes, check_csrf]
+             end_read_before_body, reject_nul_bytes, check_csrf]
     app.before_request_funcs.setdefault(None, [])[0:0] = hooks
     app.after_request(harden_response)

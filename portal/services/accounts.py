@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, select
 
-from portal.db import db, utcnow
+from portal.db import begin_write, db, utcnow
 from portal.models.user import LoginAttempt, Role, User
 from portal.services import audit
 
@@ -77,24 +77,60 @@ def _forget_old_attempts(throttle: Throttle) -> None:
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - 4 * throttle.window))
 
 
+@dataclass(frozen=True)
+class LoginCheck:
+    """What the slow, read-only part of signing in found (see `check_login`)."""
+
+    username: str
+    user_id: int | None
+    password_ok: bool
+    new_hash: str | None  # a rehash with today's parameters, computed outside the write
+
+
+def check_login(username: str, password: str, ip: str, throttle: Throttle) -> LoginCheck | None:
+    """Read-only: None when throttled, else whether the password matches.
+
+    Hashing takes tens of milliseconds on purpose, so it happens before the write
+    transaction, never while holding SQLite's write lock.
+    """
+    username = username.strip().lower()
+    if is_throttled(username, ip, throttle):
+        return None
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username))
+    ok = _password_matches(user, password) and user is not None and user.active
+    rehash = ok and hasher.check_needs_rehash(user.password_hash)
+    return LoginCheck(username, user.id if user else None, ok,
+                      hash_password(password) if rehash else None)
+
+
+def record_login(
+    check: LoginCheck | None, username: str, ip: str, throttle: Throttle
+) -> tuple[LoginResult, User | None]:
+    """The write part of signing in: the attempt, the audit event, a rehash."""
+    if check is None:
+        username = username.strip().lower()
+        audit.record("login.throttled", actor_label=username[:100])
+        return LoginResult.THROTTLED, None
+    _forget_old_attempts(throttle)
+    user = db.session.get(User, check.user_id) if check.user_id else None
+    ok = check.password_ok and user is not None and user.active
+    db.session.add(LoginAttempt(username=check.username[:64], ip=ip, succeeded=ok))
+    if not ok:
+        audit.record("login.failed", actor_label=check.username[:100])
+        return LoginResult.BAD_CREDENTIALS, None
+    if check.new_hash:
+        user.password_hash = check.new_hash
+    audit.record("login.succeeded", actor=user)
+    return LoginResult.OK, user
+
+
 def authenticate(
     username: str, password: str, ip: str, throttle: Throttle
 ) -> tuple[LoginResult, User | None]:
-    username = username.strip().lower()
-    if is_throttled(username, ip, throttle):
-        audit.record("login.throttled", actor_label=username[:100], details={"username": username})
-        return LoginResult.THROTTLED, None
-    user = db.session.scalar(select(User).where(func.lower(User.username) == username))
-    ok = _password_matches(user, password) and user is not None and user.active
-    _forget_old_attempts(throttle)
-    db.session.add(LoginAttempt(username=username[:64], ip=ip, succeeded=ok))
-    if not ok:
-        audit.record("login.failed", actor_label=username[:100], details={"username": username})
-        return LoginResult.BAD_CREDENTIALS, None
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    audit.record("login.succeeded", actor=user)
-    return LoginResult.OK, user
+    """Both parts of signing in, for callers without a request (the caller commits)."""
+    check = check_login(username, password, ip, throttle)
+    begin_write()
+    return record_login(check, username, ip, throttle)
 
 
 def logout(user: User) -> None:
@@ -102,11 +138,17 @@ def logout(user: User) -> None:
     audit.record("logout", actor=user)
 
 
-def change_password(user: User, current: str, new: str) -> bool:
-    if not _password_matches(user, current):
+def new_password_hash(user: User, current: str, new: str) -> str | None:
+    """Read-only and slow (two argon2 runs): the new hash, or None when `current` is wrong."""
+    return hash_password(new) if _password_matches(user, current) else None
+
+
+def change_password(user: User, new_hash: str | None) -> bool:
+    """Apply what `new_password_hash` computed; a wrong current password is audited."""
+    if new_hash is None:
         audit.record("password.change_failed", actor=user)
         return False
-    user.password_hash = hash_password(new)
+    user.password_hash = new_hash
     user.password_changed_at = utcnow()
     user.rotate_session_token()
     audit.record("password.changed", actor=user, obj=user)

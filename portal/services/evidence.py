@@ -271,10 +271,37 @@ def _receive(stream: BinaryIO, target: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def add_evidence(actor: User | None, complaint: Complaint, *, stream: BinaryIO,
-                 filename: str | None, category: str,
-                 description: str | None = None) -> Evidence:
-    """Check and store one uploaded file, and record it on the complaint."""
+@dataclass(frozen=True)
+class ReceivedFile:
+    """An upload checked and stored on disk, not yet recorded on any complaint."""
+
+    stored_name: str
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def receive(stream: BinaryIO, filename: str | None) -> ReceivedFile:
+    """Copy, hash and type-check an upload. Touches no database, so it runs before the write
+    transaction starts; `add_received` records it (or removes it when its transaction rolls
+    back)."""
+    stored_name = uuid.uuid4().hex
+    directory = storage_dir()
+    partial = directory / f"{stored_name}.part"
+    try:
+        size, sha256 = _receive(stream, partial)
+        kind = detect(partial)
+        os.replace(partial, directory / stored_name)
+    finally:
+        partial.unlink(missing_ok=True)
+    return ReceivedFile(stored_name, safe_filename(filename), kind.content_type, size, sha256)
+
+
+def add_received(actor: User | None, complaint: Complaint, received: ReceivedFile, *,
+                 category: str, description: str | None = None) -> Evidence:
+    """Record a received file on the complaint (flush, audit)."""
+    discard_on_rollback(storage_dir() / received.stored_name)
     if not complaint.is_draft:
         raise EvidenceError(_("This complaint is registered: add further evidence during the "
                               "investigation."))
@@ -284,30 +311,28 @@ def add_evidence(actor: User | None, complaint: Complaint, *, stream: BinaryIO,
     if description and len(description) > 300:
         raise EvidenceError(_("A description has at most %(max)d characters.", max=300),
                             field="description")
-    stored_name = uuid.uuid4().hex
-    directory = storage_dir()
-    partial = directory / f"{stored_name}.part"
-    try:
-        size, sha256 = _receive(stream, partial)
-        kind = detect(partial)
-        os.replace(partial, directory / stored_name)
-        discard_on_rollback(directory / stored_name)
-    finally:
-        partial.unlink(missing_ok=True)
     evidence = Evidence(
         complaint_id=complaint.id, category=category, description=description,
-        original_name=safe_filename(filename), stored_name=stored_name,
-        content_type=kind.content_type, size=size, sha256=sha256,
+        original_name=received.original_name, stored_name=received.stored_name,
+        content_type=received.content_type, size=received.size, sha256=received.sha256,
         uploaded_by_id=actor.id if actor else None,
     )
     db.session.add(evidence)
     db.session.flush()
     # Recorded on the complaint so that it shows on its timeline; the name is not logged.
     audit.record("evidence.added", actor=actor, obj=complaint, details={
-        "evidence_id": evidence.id, "category": category, "sha256": sha256, "size": size,
-        "content_type": kind.content_type,
+        "evidence_id": evidence.id, "category": category, "sha256": received.sha256,
+        "size": received.size, "content_type": received.content_type,
     })
     return evidence
+
+
+def add_evidence(actor: User | None, complaint: Complaint, *, stream: BinaryIO,
+                 filename: str | None, category: str,
+                 description: str | None = None) -> Evidence:
+    """`receive` and `add_received` in one step, inside the caller's write transaction."""
+    received = receive(stream, filename)
+    return add_received(actor, complaint, received, category=category, description=description)
 
 
 def record_download(actor: User | None, evidence: Evidence) -> None:

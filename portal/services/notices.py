@@ -71,7 +71,7 @@ def context_for(complaint: Complaint, kind: str) -> dict:
 
 def render_fresh(complaint: Complaint, kind: str) -> bytes:
     """The notice as it would be issued now, without storing anything."""
-    return render_pdf(kind_of(kind).template, context_for(complaint, kind))
+    return render_context(kind, context_for(complaint, kind))
 
 
 def _next_version(complaint: Complaint, kind: str) -> int:
@@ -91,11 +91,18 @@ def _write_once(path: Path, data: bytes) -> None:
 
 
 def issue(complaint: Complaint, kind: str, actor: User | None = None) -> Notice:
-    """Render and store the next version of a notice (flush, audit "notice.issued").
+    """Render and store the next version of a notice in the caller's write transaction.
+
+    The outbox worker renders outside any transaction and calls `store` instead.
+    """
+    return store(complaint, kind, render_fresh(complaint, kind), actor)
+
+
+def store(complaint: Complaint, kind: str, pdf: bytes, actor: User | None = None) -> Notice:
+    """Store a rendered notice as the next version (flush, audit "notice.issued").
 
     If the caller's transaction rolls back, the file is removed with it.
     """
-    pdf = render_fresh(complaint, kind)
     version = _next_version(complaint, kind)
     label = re.sub(r"[^A-Za-z0-9-]", "", complaint.label)
     stored_name = f"{label}-{kind}-v{version}-{secrets.token_hex(6)}.pdf"
@@ -111,6 +118,11 @@ def issue(complaint: Complaint, kind: str, actor: User | None = None) -> Notice:
                  details={"notice_id": notice.id, "kind": kind, "version": version,
                           "sha256": notice.sha256, "size": notice.size})
     return notice
+
+
+def render_context(kind: str, context: dict) -> bytes:
+    """The PDF from the plain context `context_for` built; touches no database."""
+    return render_pdf(kind_of(kind).template, context)
 
 
 def read_bytes(notice: Notice) -> bytes:

@@ -30,7 +30,7 @@ from flask_babel import gettext as _
 from flask_mail import Connection, Message
 from sqlalchemy import func, select, update
 
-from portal.db import db, utcnow
+from portal.db import db, utcnow, write_transaction
 from portal.extensions import mail
 from portal.models.complaint import Complaint
 from portal.models.notice import Notice
@@ -152,22 +152,22 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
         .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
                OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)))
-    db.session.commit()  # end the read (SQLite: BEGIN IMMEDIATE holds the write lock)
+    db.session.commit()  # end the read
     return ids
 
 
 def _claim(message_id: int, now: datetime) -> bool:
     """pending (or an expired 'sending' lease) → sending; True if this worker won."""
-    result = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id,
-               OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-               OutboxMessage.next_attempt_at <= now)
-        .values(status=OutboxStatus.SENDING,
-                next_attempt_at=now + _config_seconds("OUTBOX_SENDING_TIMEOUT_SECONDS"))
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    with write_transaction():
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id,
+                   OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                   OutboxMessage.next_attempt_at <= now)
+            .values(status=OutboxStatus.SENDING,
+                    next_attempt_at=now + _config_seconds("OUTBOX_SENDING_TIMEOUT_SECONDS"))
+            .execution_options(synchronize_session=False)
+        )
     return result.rowcount == 1
 
 
@@ -184,24 +184,55 @@ def deliver_due(now: datetime | None = None, limit: int = 20) -> int:
 
 
 def _deliver_one(message_id: int, now: datetime) -> bool:
-    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    """Claimed already. Rendering and SMTP happen with no transaction open: a slow PDF or a
+    slow mail server never holds a lock that the portal's pages wait for."""
     try:
-        email = _build(message)
+        _issue_missing_notices(message_id)
+        email = _build(db.session.get(OutboxMessage, message_id, populate_existing=True))
+        db.session.commit()  # end the read before talking to the mail server
         _send(email)
     except Exception as error:  # noqa: BLE001 - any failure is a failed attempt, retried later
         db.session.rollback()
-        _failed(message_id, now, error)
+        with write_transaction():
+            _failed(message_id, now, error)
         return False
+    with write_transaction():
+        _mark_sent(db.session.get(OutboxMessage, message_id), email.msgId)
+    return True
+
+
+def _mark_sent(message: OutboxMessage, smtp_message_id: str) -> None:
     message.status = OutboxStatus.SENT
     message.sent_at = utcnow()
-    message.message_id = email.msgId
+    message.message_id = smtp_message_id
     message.last_error = None
-    _record("mail.sent", message, None,
-            {"message_id": message.id, "kind": message.kind, "recipient": message.recipient,
-             "attempts": message.attempts + 1})
     message.attempts += 1
-    db.session.commit()
-    return True
+    _record("mail.sent", message, None,
+            {"message_id": message.id, "kind": message.kind, "attempts": message.attempts})
+
+
+def _issue_missing_notices(message_id: int) -> None:
+    """A notice attachment is rendered the first time its message is sent: the context is
+    read, the PDF rendered with no transaction open, then stored in a short write, so that
+    retries and resends attach the very same version."""
+    from portal.services import notices
+
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    for index, spec in enumerate(message.attachments or []):
+        if "notice_kind" not in spec or spec.get("notice_id"):
+            continue
+        if message.complaint is None:
+            raise OutboxError("a notice attachment needs a complaint")
+        kind, complaint_id = spec["notice_kind"], message.complaint_id
+        context = notices.context_for(message.complaint, kind)
+        db.session.commit()  # end the read: rendering takes a while
+        pdf = notices.render_context(kind, context)
+        with write_transaction():
+            message = db.session.get(OutboxMessage, message_id)
+            notice = notices.store(db.session.get(Complaint, complaint_id), kind, pdf)
+            specs = [dict(s) for s in message.attachments]
+            specs[index] = {**spec, "notice_id": notice.id}
+            message.attachments = specs  # a new list, so the JSON column is written
 
 
 def _failed(message_id: int, now: datetime, error: Exception) -> None:
@@ -220,7 +251,6 @@ def _failed(message_id: int, now: datetime, error: Exception) -> None:
         message.next_attempt_at = now + min(backoff, MAX_BACKOFF)
         _record("mail.failed", message, None,
                 {**details, "next_attempt_at": message.next_attempt_at.isoformat()})
-    db.session.commit()
 
 
 def _alert_partners(message: OutboxMessage) -> list[int]:
@@ -244,19 +274,13 @@ def _alert_partners(message: OutboxMessage) -> list[int]:
 
 # -- building and sending with Flask-Mail ------------------------------------------------
 
-def _attachment(message: OutboxMessage, index: int, spec: dict) -> tuple[str, str, bytes]:
+def _attachment(spec: dict) -> tuple[str, str, bytes]:
     from portal.services import notices
 
     if "notice_kind" in spec or spec.get("notice_id"):
         notice = db.session.get(Notice, spec["notice_id"]) if spec.get("notice_id") else None
         if notice is None:
-            if message.complaint is None:
-                raise OutboxError("a notice attachment needs a complaint")
-            notice = notices.issue(message.complaint, spec["notice_kind"])
-            specs = [dict(s) for s in message.attachments]
-            specs[index] = {**spec, "notice_id": notice.id}
-            message.attachments = specs  # a new list, so the JSON column is written
-            db.session.commit()  # retries and resends now reuse this version
+            raise OutboxError("the notice to attach was not issued")
         return notice.filename, "application/pdf", notices.read_bytes(notice)
     return _file_attachment(spec)
 
@@ -283,8 +307,8 @@ def _build(message: OutboxMessage) -> Message:
         reply_to=config.get("FIRM_COMPLAINTS_EMAIL"),
         extra_headers={"Auto-Submitted": "auto-generated"},
     )
-    for index, spec in enumerate(message.attachments or []):
-        filename, content_type, data = _attachment(message, index, spec)
+    for spec in message.attachments or []:
+        filename, content_type, data = _attachment(spec)
         email.attach(filename=filename, content_type=content_type, data=data)
     return email
 

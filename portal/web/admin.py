@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
-from portal.db import db
+from portal.db import begin_write, db
 from portal.i18n import current_locale
 from portal.models.audit import AuditEvent
 from portal.models.user import Department, Role, User
@@ -120,6 +120,7 @@ T = TypeVar("T")
 
 def _commit_change(form, change: Callable[[], T]) -> T | None:
     """Run an account service and commit; when it is refused, put the reason on the form."""
+    begin_write()
     try:
         result = change()
         db.session.commit()

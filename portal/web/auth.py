@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     current_app,
@@ -18,10 +16,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from portal.db import db
+from portal.db import write_transaction
 from portal.forms import ChangePasswordForm, LoginForm
 from portal.security import public, signed_in, start_session
 from portal.services import accounts
+from portal.web.redirects import same_site_path
 
 bp = Blueprint("auth", __name__)
 
@@ -35,13 +34,6 @@ def _throttle() -> accounts.Throttle:
     )
 
 
-def _is_local(target: str | None) -> bool:
-    if not target:
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
@@ -53,15 +45,18 @@ def login():
         if not form.validate_on_submit():
             status = 422
         else:
-            result, user = accounts.authenticate(
+            check = accounts.check_login(
                 form.username.data, form.password.data, g.client_ip, _throttle()
             )
-            db.session.commit()
+            with write_transaction():
+                result, user = accounts.record_login(
+                    check, form.username.data, g.client_ip, _throttle()
+                )
             if result is accounts.LoginResult.OK:
                 start_session()
                 login_user(user)
-                next_url = request.args.get("next")
-                return redirect(next_url if _is_local(next_url) else url_for("home.index"), 303)
+                next_url = same_site_path(request.args.get("next"))
+                return redirect(next_url or url_for("home.index"), 303)
             if result is accounts.LoginResult.THROTTLED:
                 form.form_errors.append(
                     _("Too many failed attempts from this computer. Wait 15 minutes, "
@@ -77,8 +72,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @signed_in
 def logout():
-    accounts.logout(current_user._get_current_object())
-    db.session.commit()
+    with write_transaction():
+        accounts.logout(current_user._get_current_object())
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
@@ -89,23 +84,22 @@ def logout():
 @signed_in
 def change_password():
     form = ChangePasswordForm()
-    status = 200
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            status = 422
-        elif accounts.change_password(
-            current_user._get_current_object(), form.current_password.data, form.new_password.data
-        ):
-            db.session.commit()
-            user = current_user._get_current_object()
+    if request.method != "POST":
+        return render_template("auth/password.html", form=form), 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        new_hash = accounts.new_password_hash(
+            user, form.current_password.data, form.new_password.data
+        )
+        with write_transaction():
+            changed = accounts.change_password(user, new_hash)
+        if changed:
             start_session()
             login_user(user)  # this tab keeps working; every other copy of the cookie is dead
             flash(_("Your password has been changed. Other sessions have been signed out."), "ok")
             return redirect(url_for("home.index"), 303)
-        else:
-            db.session.commit()
-            form.current_password.errors.append(_("This is not your current password."))
-            status = 422
+        form.current_password.errors.append(_("This is not your current password."))
+    status = 422
     return render_template("auth/password.html", form=form), status
 
 
@@ -118,7 +112,7 @@ def set_language():
         return redirect(url_for("home.index"), 303)
     session["locale"] = locale
     if current_user.is_authenticated:
-        accounts.set_locale(current_user._get_current_object(), locale)
-        db.session.commit()
-    back = request.form.get("next")
-    return redirect(back if _is_local(back) else url_for("home.index"), 303)
+        with write_transaction():
+            accounts.set_locale(current_user._get_current_object(), locale)
+    back = same_site_path(request.form.get("next"))
+    return redirect(back or url_for("home.index"), 303)

@@ -13,7 +13,7 @@ from wtforms import DateField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from portal.db import db, utcnow
+from portal.db import begin_write, db, utcnow
 from portal.i18n import client_language
 from portal.models.user import Role
 from portal.security import roles
@@ -122,6 +122,7 @@ def add_override():
     year = _form_year(form)
     if not form.validate():
         return _answer("calendar/_overrides.html", year, 422, form=form)
+    begin_write()
     calendar.set_override(current_user._get_current_object(), form.day.data,
                           form.kind.data == "workday", form.note.data)
     db.session.commit()
@@ -135,6 +136,7 @@ def add_override():
 def remove_override(day: str):
     try:
         when = date.fromisoformat(day)
+        begin_write()
         calendar.remove_override(current_user._get_current_object(), when)
     except (ValueError, calendar.CalendarError):
         abort(404)
@@ -148,6 +150,7 @@ def remove_override(day: str):
 @roles(Role.PARTNER)
 def confirm_year():
     year = _requested_year(default_current=False)
+    begin_write()
     calendar.confirm_year(current_user._get_current_object(), year)
     db.session.commit()
     if not htmx.wants_fragment():

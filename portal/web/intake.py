@@ -35,7 +35,7 @@ from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from portal.db import db, utcnow
+from portal.db import begin_write, db, utcnow, write_transaction
 from portal.models.complaint import (
     CHANNEL_LABELS,
     EVIDENCE_CATEGORY_LABELS,
@@ -96,20 +96,18 @@ def _actor() -> User:
 
 
 def _find(key: str) -> Complaint:
-    complaint = None
-    if re.fullmatch(r"D\d{1,10}", key):
-        complaint = db.session.get(Complaint, int(key[1:]))
-    elif re.fullmatch(r"TS-\d{4}-\d{5}", key):
-        complaint = db.session.scalar(select(Complaint).where(Complaint.reference == key))
+    """The complaint `key` names, if the viewer may see it; 404 otherwise, so that a hidden
+    complaint (a respondent's own case) looks exactly like one that does not exist."""
+    named = Complaint.with_key(key)
+    complaint = None if named is None else db.session.scalar(
+        select(Complaint).where(named, Complaint.visible_to(_actor())))
     if complaint is None:
         abort(404)
     return complaint
 
 
 def _load(key: str) -> Complaint:
-    complaint = _find(key)
-    require(complaint.can_view(_actor()))
-    return complaint
+    return _find(key)
 
 
 def _version() -> int:
@@ -254,7 +252,7 @@ def _page(complaint: Complaint, *, sections: dict[str, SectionView] | None = Non
 
 
 def _list_query(actor: User, state: str, q: str):
-    query = select(Complaint).where(~Complaint.respondents.any(User.id == actor.id))
+    query = select(Complaint).where(Complaint.visible_to(actor))
     if state == "open":
         query = query.where(Complaint.state == State.DRAFT)
     elif state == "draft":
@@ -318,6 +316,7 @@ def list_complaints():
 def new():
     form = NewComplaintForm(prefix="new")
     if form.validate_on_submit():
+        begin_write()
         try:
             complaint = intake.create_draft(
                 _actor(), channel=form.channel.data,
@@ -343,9 +342,16 @@ def show(key: str):
     complaint = _load(key)
     if complaint.reference and key != complaint.reference:
         return redirect(_show_url(complaint), 301)
-    audit.record("complaint.viewed", actor=_actor(), obj=complaint, details={"view": "record"})
-    db.session.commit()
-    return htmx.page_or_partial("intake/show.html", "intake/_record.html", **_page(complaint))
+    response = htmx.page_or_partial("intake/show.html", "intake/_record.html", **_page(complaint))
+    _record_view(complaint, "record")
+    return response
+
+
+def _record_view(complaint: Complaint, view: str) -> None:
+    """Opening a record is audited: after the page is rendered in a read transaction, the
+    event gets its own short write transaction."""
+    with write_transaction():
+        audit.record("complaint.viewed", actor=_actor(), obj=complaint, details={"view": view})
 
 
 @bp.route("/complaints/<key>/timeline")
@@ -411,6 +417,7 @@ def _saved(complaint: Complaint, section: str):
 def _save(complaint: Complaint, section: str, form, data: dict, view: SectionView | None = None):
     view = view or SectionView(form=form)
     version = _version()
+    begin_write()
     try:
         intake.save_section(_actor(), complaint, section, data, expected_version=version)
     except ConflictError as error:
@@ -567,9 +574,11 @@ def add_evidence(key: str):
         return _section_response(complaint, "evidence", SectionView(form=form), status=422)
     upload = form.file.data
     try:
-        evidence_service.add_evidence(
-            _actor(), complaint, stream=upload.stream, filename=upload.filename,
-            category=form.category.data, description=form.description.data)
+        received = evidence_service.receive(upload.stream, upload.filename)
+        begin_write()
+        evidence_service.add_received(_actor(), complaint, received,
+                                      category=form.category.data,
+                                      description=form.description.data)
     except evidence_service.EvidenceError as error:
         db.session.rollback()
         _attach(form, error)
@@ -593,8 +602,8 @@ def download_evidence(key: str, evidence_id: int):
     path = evidence_service.path_of(item)
     if not path.is_file():
         abort(404)
-    evidence_service.record_download(_actor(), item)
-    db.session.commit()
+    with write_transaction():
+        evidence_service.record_download(_actor(), item)
     response = send_file(path, mimetype=item.content_type, as_attachment=True,
                          download_name=evidence_service.download_name(item),
                          conditional=False, etag=False, max_age=0)
@@ -628,10 +637,9 @@ def _read_back_page(complaint: Complaint, form: ConfirmForm | None = None, statu
 @roles(*STAFF)
 def read_back(key: str):
     complaint = _load(key)
-    audit.record("complaint.viewed", actor=_actor(), obj=complaint,
-                 details={"view": "read_back"})
-    db.session.commit()
-    return _read_back_page(complaint)
+    response = _read_back_page(complaint)
+    _record_view(complaint, "read_back")
+    return response
 
 
 @bp.route("/complaints/<key>/confirm", methods=["POST"])
@@ -641,6 +649,7 @@ def confirm(key: str):
     form = ConfirmForm(prefix="confirm")
     if not form.validate_on_submit():
         return _read_back_page(complaint, form, 422)
+    begin_write()
     try:
         intake.confirm_read_back(_actor(), complaint, form.method.data,
                                  expected_version=_version())
@@ -684,6 +693,7 @@ def _link_url(token: str) -> str:
 @roles(*STAFF)
 def send_link(key: str):
     complaint = _load(key)
+    begin_write()
     try:
         intake.request_confirmation_link(_actor(), complaint, _link_url)
     except IntakeError as error:
@@ -704,6 +714,7 @@ def override(key: str):
     form = OverrideForm(prefix="override")
     if not form.validate_on_submit():
         return _action_response(complaint, status=422, override_form=form)
+    begin_write()
     try:
         intake.override_confirmation(_actor(), complaint, form.reason.data)
     except IntakeError as error:
@@ -719,6 +730,7 @@ def override(key: str):
 @roles(*STAFF)
 def verify(key: str):
     complaint = _load(key)
+    begin_write()
     try:
         intake.mark_verified(_actor(), complaint)
     except IntakeError as error:
@@ -732,6 +744,7 @@ def verify(key: str):
 @roles(*STAFF)
 def register(key: str):
     complaint = _load(key)
+    begin_write()
     try:
         intake.register(_actor(), complaint)
     except IntakeError as error:
@@ -753,6 +766,7 @@ def resend(key: str, message_id: int):
     if message is None:
         abort(404)
     note, status = _("The email will be sent again."), 200
+    begin_write()
     try:
         intake.resend_mail(_actor(), complaint, message)
     except IntakeError as error:

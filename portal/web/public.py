@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 
-from portal.db import db
+from portal.db import begin_write, db
 from portal.i18n import client_language
 from portal.security import csrf_failed, public, shows_csrf_failure
 from portal.services import public_intake
@@ -47,6 +47,7 @@ def complaint_form():
         form.language.data = client_language()
         return _render(form)
     if csrf_failed():
+        begin_write()
         public_intake.record_forged_request(request.path)
         db.session.commit()
         return _render(form, 400, _(
@@ -62,11 +63,13 @@ def complaint_form():
             phone=current_app.config["FIRM_PHONE"],
             email=current_app.config["FIRM_COMPLAINTS_EMAIL"]))
     if form.is_bot:
+        begin_write()
         public_intake.discard_bot_submission(key)
         db.session.commit()
         return htmx.redirect(url_for("public.complaint_thanks"))
     if not form.validate():
         return _render(form, 422)
+    begin_write()
     public_intake.submit(_submission(form), form.payload(), key)
     db.session.commit()
     return htmx.redirect(url_for("public.complaint_thanks"))

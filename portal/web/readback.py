@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from portal.db import db
+from portal.db import begin_write, db, write_transaction
 from portal.models.complaint import ConfirmationLink
 from portal.security import public
 from portal.services import audit, intake
@@ -84,10 +84,11 @@ def confirm(token: str):
     if status is not LinkStatus.VALID:
         return _unavailable(status, link)
     if request.method == "GET":
-        audit.record("complaint.viewed", obj=link.complaint, actor_label="client",
-                     details={"view": "confirmation_link", "link_id": link.id})
-        db.session.commit()
-        return _render(link, "readback/confirm.html", form=CorrectionForm(formdata=None))
+        response = _render(link, "readback/confirm.html", form=CorrectionForm(formdata=None))
+        with write_transaction():
+            audit.record("complaint.viewed", obj=link.complaint, actor_label="client",
+                         details={"view": "confirmation_link", "link_id": link.id})
+        return response
     return _answer(link)
 
 
@@ -98,6 +99,7 @@ def _answer(link: ConfirmationLink):
         form = CorrectionForm()
         if action not in ("confirm", "correct") or not form.validate():
             return _render(link, "readback/confirm.html", 422 if action else 400, form=form)
+    begin_write()
     try:
         with force_locale(locale):
             intake.answer_confirmation_link(link, confirmed=action == "confirm",

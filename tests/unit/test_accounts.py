@@ -149,9 +149,11 @@ def test_reset_password_for_someone_without_login_is_refused(ctx):
 def test_change_password_checks_the_current_one(ctx):
     user = _user("partner2")
     token = user.session_token
-    assert not accounts.change_password(user, "wrong", "another long one")
+    assert not accounts.change_password(
+        user, accounts.new_password_hash(user, "wrong", "another long one"))
     assert user.session_token == token
-    assert accounts.change_password(user, "redress-demo", "another long one")
+    assert accounts.change_password(
+        user, accounts.new_password_hash(user, "redress-demo", "another long one"))
     assert user.session_token != token
 
 
