@@ -115,9 +115,16 @@ def seed() -> bool:
 
 
 @cli.command("seed")
-def seed_command() -> None:
+@click.option("--complaints", "complaints", default=0, show_default=True,
+              type=click.IntRange(0, 200_000),
+              help="Also add this many registered complaints spread over the last five years "
+                   "(added on every run).")
+@click.option("--random-seed", default=2026, show_default=True, type=int,
+              help="Seed of the generated complaints (the same seed gives the same data).")
+def seed_command(complaints: int, random_seed: int) -> None:
     """Create the demo accounts and firm (once; safe to run again)."""
     from portal.cli import refuse_in_production
+    from portal.demo_complaints import seed_complaints
 
     refuse_in_production()
     with write_transaction():
@@ -126,3 +133,8 @@ def seed_command() -> None:
     click.echo(f"Demo accounts (password: {demo_password()}):")
     for username, name, _email, _dept, roles, _title in ACCOUNTS:
         click.echo(f"  {username:<14} {name}  {', '.join(sorted(r.value for r in roles))}")
+    if complaints:
+        with click.progressbar(length=complaints, label="Registered complaints") as bar:
+            references = seed_complaints(complaints, random_seed=random_seed, progress=bar.update)
+        click.echo(f"{len(references)} registered complaints added "
+                   f"({min(references)} … {max(references)}).")
