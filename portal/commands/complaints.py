@@ -14,9 +14,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.db import db
+from portal.db import begin_write, db, write_transaction
+from portal.models.user import User
 from portal.services import transfer
 
 cli = AppGroup("complaints", help="Import and export complaints (JSON).")
@@ -38,6 +40,7 @@ def import_command(file: str) -> None:
         # No request here to choose a locale from: messages of the services are in English.
         with force_locale("en"):
             data = transfer.load_json(file)
+            begin_write()
             result = transfer.import_complaint(data)
         db.session.commit()
     except transfer.ImportRejected as rejected:
@@ -58,14 +61,22 @@ def import_command(file: str) -> None:
 
 @cli.command("export")
 @click.argument("ref")
-def export_command(ref: str) -> None:
+@click.option("--as", "username", metavar="USERNAME",
+              help="Export only what this user may see (as the portal would show them).")
+def export_command(ref: str, username: str | None) -> None:
     """Print the complete record of complaint REF (e.g. TS-2026-00001) as JSON."""
-    complaint = transfer.find(ref)
+    viewer = None
+    if username:
+        viewer = db.session.scalar(select(User).where(User.username == username))
+        if viewer is None:
+            click.echo(f"--as: no user {username!r}", err=True)
+            sys.exit(1)
+    complaint = transfer.find(ref, viewer)
     if complaint is None:
         click.echo(f"REF: no complaint {ref!r}", err=True)
         sys.exit(1)
     zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
     record = transfer.export_complaint(complaint, zone)
-    transfer.record_export(complaint)
-    db.session.commit()
+    with write_transaction():
+        transfer.record_export(complaint, viewer)
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))

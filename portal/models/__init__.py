@@ -5,6 +5,7 @@ from portal.models.calendar import CalendarOverride, ConfirmedYear
 from portal.models.complaint import (
     Channel,
     Complaint,
+    ComplaintExclusion,
     ConfirmationLink,
     ConfirmationMethod,
     Evidence,
@@ -17,14 +18,18 @@ from portal.models.matter import Client, Matter
 from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.models.ratelimit import RateLimitHit
-from portal.models.user import Department, LoginAttempt, Role, User, UserRole
+from portal.models.user import Department, LoginAttempt, Role, User, UserAlias, UserRole
 
 __all__ = [
+    "AccessRequest",
+    "AccessRequestKind",
+    "AccessRequestStatus",
     "AuditEvent",
     "CalendarOverride",
     "Channel",
     "Client",
     "Complaint",
+    "ComplaintExclusion",
     "ConfirmationLink",
     "ConfirmationMethod",
     "ConfirmedYear",
@@ -42,5 +47,6 @@ __all__ = [
     "Role",
     "State",
     "User",
+    "UserAlias",
     "UserRole",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -16,7 +19,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
+    exists,
     false,
+    or_,
+    select,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -114,6 +122,26 @@ complaint_respondent = Table(
 )
 
 
+class ExclusionReason(StrEnum):
+    # Named in an online submission and matched on arrival: kept out until a receptionist
+    # verifies the submission (the next phases may add "declared_conflict" and the like).
+    PENDING_MATCH = "pending_match"
+
+
+class ComplaintExclusion(db.Model):
+    """Someone kept out of a complaint who is not (or not yet) one of its respondents."""
+
+    __tablename__ = "complaint_excluded_user"
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True)
+    reason: Mapped[str] = mapped_column(String(30), default=ExclusionReason.PENDING_MATCH)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
 class Complaint(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(20), unique=True)
@@ -163,6 +191,9 @@ class Complaint(db.Model):
     evidence: Mapped[list[Evidence]] = relationship(
         back_populates="complaint", order_by="Evidence.id", cascade="all, delete-orphan"
     )
+    exclusions: Mapped[list[ComplaintExclusion]] = relationship(
+        order_by=ComplaintExclusion.user_id, cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -178,28 +209,126 @@ class Complaint(db.Model):
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
 
+    @property
+    def is_unsorted(self) -> bool:
+        """A draft nobody has sorted yet: not verified, or its respondents not yet set."""
+        return self.is_draft and (self.needs_verification or not self.respondents)
+
     def is_respondent(self, user: User) -> bool:
         return any(r.id == user.id for r in self.respondents)
+
+    def is_excluded(self, user: User) -> bool:
+        return any(e.user_id == user.id for e in self.exclusions)
+
+    @classmethod
+    def with_key(cls, key: str) -> ColumnElement[bool] | None:
+        """The complaint a URL or a command names: its reference, or D<id> for a draft."""
+        key = key.strip()
+        if re.fullmatch(r"[Dd]\d{1,10}", key):
+            return cls.id == int(key[1:])
+        if re.fullmatch(r"TS-\d{4}-\d{5}", key, re.IGNORECASE):
+            return cls.reference == key.upper()
+        return None
 
     @classmethod
     def visible_to(cls, user: User) -> ColumnElement[bool]:
         """Who may see a complaint, as SQL: every list, search, count, export and lookup
-        filters by this. `can_view` is the same rule for one loaded complaint."""
-        if not user.has_role(Role.RECEPTIONIST, Role.PARTNER):
-            return false()
-        return ~cls.respondents.any(User.id == user.id)
+        filters by this (see VISIBILITY below). `can_view` is the same rule for one object."""
+        return VISIBILITY.sql(user)
 
     def can_view(self, user: User) -> bool:
-        """Intake staff and partners see the record; a respondent never sees their own case."""
-        if self.is_respondent(user):
-            return False
-        return user.has_role(Role.RECEPTIONIST, Role.PARTNER)
+        return VISIBILITY.test(self, user)
 
     def can_edit_intake(self, user: User) -> bool:
         return self.is_draft and self.can_view(user)
 
     def can_override_confirmation(self, user: User) -> bool:
-        return self.is_draft and user.has_role(Role.PARTNER) and not self.is_respondent(user)
+        return self.is_draft and user.has_role(Role.PARTNER) and self.can_view(user)
+
+
+# --- who may see a complaint ----------------------------------------------------------------
+# One rule with two faces: `sql(user)` filters queries, `test(complaint, user)` answers for a
+# loaded complaint. A complaint is visible when no KEPT_OUT clause holds for the user and at
+# least one GRANTS clause does. Each clause states both faces side by side, and
+# tests/security/test_visibility_rule.py proves that they agree on generated cases.
+#
+# To extend it (the investigation and resolution phases do), add a Clause to one list:
+#   KEPT_OUT: "on the matter's team" (Matter.people()), "declared a conflict": they hide the
+#             whole case file, whatever role or assignment grants it;
+#   GRANTS:   "assigned investigator" (roles={INVESTIGATOR}), "committee member of an open
+#             ballot" (roles={COMMITTEE}): each opens complaints to the holders of its roles.
+# Write the SQL as a correlated EXISTS on the complaint's id (no joins: a join would repeat
+# rows), keep the Python face reading only relationships that the list queries preload, and
+# add the new tables to the generated cases of the test.
+
+
+@dataclass(frozen=True)
+class Clause:
+    name: str
+    sql: Callable[[User], ColumnElement[bool]]
+    test: Callable[[Complaint, User], bool]
+    roles: frozenset[Role] | None = None  # None: it applies to everyone
+
+    def applies(self, user: User) -> bool:
+        return self.roles is None or user.has_role(*self.roles)
+
+
+@dataclass(frozen=True)
+class VisibilityRule:
+    kept_out: tuple[Clause, ...]
+    grants: tuple[Clause, ...]
+
+    def sql(self, user: User) -> ColumnElement[bool]:
+        hidden = or_(false(), *(c.sql(user) for c in self.kept_out if c.applies(user)))
+        granted = or_(false(), *(c.sql(user) for c in self.grants if c.applies(user)))
+        return and_(~hidden, granted)
+
+    def test(self, complaint: Complaint, user: User) -> bool:
+        if any(c.test(complaint, user) for c in self.kept_out if c.applies(user)):
+            return False
+        return any(c.test(complaint, user) for c in self.grants if c.applies(user))
+
+
+def _respondent_sql(user: User) -> ColumnElement[bool]:
+    return exists().where(complaint_respondent.c.complaint_id == Complaint.id,
+                          complaint_respondent.c.user_id == user.id)
+
+
+def _excluded_sql(user: User) -> ColumnElement[bool]:
+    return exists().where(ComplaintExclusion.complaint_id == Complaint.id,
+                          ComplaintExclusion.user_id == user.id)
+
+
+def _unsorted_sql() -> ColumnElement[bool]:
+    has_respondents = exists().where(complaint_respondent.c.complaint_id == Complaint.id)
+    return and_(Complaint.state == State.DRAFT,
+                or_(Complaint.needs_verification.is_(True), ~has_respondents))
+
+
+INTAKE_STAFF = frozenset({Role.RECEPTIONIST, Role.PARTNER})
+
+IS_RESPONDENT = Clause("is a respondent", _respondent_sql, Complaint.is_respondent)
+PENDING_EXCLUSION = Clause("is excluded pending verification", _excluded_sql,
+                           Complaint.is_excluded)
+RECEPTION_DESK = Clause("receptionist: every complaint", lambda user: true(),
+                        lambda complaint, user: True, frozenset({Role.RECEPTIONIST}))
+PARTNER_SORTED = Clause("partner: complaints past the unsorted-draft stage",
+                        lambda user: ~_unsorted_sql(),
+                        lambda complaint, user: not complaint.is_unsorted,
+                        frozenset({Role.PARTNER}))
+OWN_DRAFT = Clause("intake staff: the drafts they created",
+                   lambda user: Complaint.created_by_id == user.id,
+                   lambda complaint, user: complaint.created_by_id == user.id, INTAKE_STAFF)
+
+VISIBILITY = VisibilityRule(
+    kept_out=(IS_RESPONDENT, PENDING_EXCLUSION),
+    grants=(RECEPTION_DESK, PARTNER_SORTED, OWN_DRAFT),
+)
+
+
+def visible_ids(user: User):
+    """The ids of the complaints `user` may see, as a subquery (for joins from other tables)."""
+    return select(Complaint.id).where(Complaint.visible_to(user))
 
 
 class EvidenceCategory(StrEnum):

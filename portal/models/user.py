@@ -58,6 +58,9 @@ class User(db.Model):
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+    alias_rows: Mapped[list[UserAlias]] = relationship(
+        cascade="all, delete-orphan", order_by="UserAlias.id"
+    )
 
     # Flask-Login interface
     @property
@@ -92,6 +95,15 @@ class User(db.Model):
         for role in sorted(roles - current):
             self.role_rows.append(UserRole(role=role.value))
 
+    @property
+    def aliases(self) -> list[str]:
+        """Other spellings of the name (pinyin, an English or former name)."""
+        return [a.alias for a in self.alias_rows]
+
+    def set_aliases(self, aliases: list[str]) -> None:
+        keep = {a.alias: a for a in self.alias_rows}
+        self.alias_rows = [keep.get(a) or UserAlias(alias=a) for a in dict.fromkeys(aliases)]
+
     def rotate_session_token(self) -> None:
         self.session_token = new_session_token()
 
@@ -105,6 +117,16 @@ class UserRole(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(20))
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class UserAlias(db.Model):
+    """Another spelling of a staff member's name: a client who names them that way in an
+    online complaint is recognised, and they are kept out of it until it is verified."""
+
+    __table_args__ = (UniqueConstraint("user_id", "alias"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(100), index=True)
 
 
 class LoginAttempt(db.Model):

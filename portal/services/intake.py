@@ -41,6 +41,7 @@ from portal.models.complaint import (
     Complaint,
     ConfirmationLink,
     ConfirmationMethod,
+    ExclusionReason,
     ReferenceCounter,
     Remedy,
     State,
@@ -535,10 +536,21 @@ def mark_verified(actor: User | None, complaint: Complaint) -> Complaint:
     _require_draft(complaint)
     if not complaint.needs_verification:
         raise IntakeError(_("This complaint does not need verifying."))
+    if not complaint.respondents:
+        raise IntakeError(_("Record the lawyer(s) the complaint is about first: until the "
+                            "submission is verified, the staff it names are kept out of it."),
+                          field="user_ids")
+    # The receptionist has resolved who the complaint is about: the respondents stay out
+    # (as respondents); the others matched on arrival may see it again.
+    lifted = [e.user_id for e in complaint.exclusions
+              if e.reason == ExclusionReason.PENDING_MATCH]
+    complaint.exclusions = [e for e in complaint.exclusions
+                            if e.reason != ExclusionReason.PENDING_MATCH]
     complaint.needs_verification = False
     _touch(complaint)
     _flush()
-    audit.record("complaint.verified", actor=actor, obj=complaint)
+    audit.record("complaint.verified", actor=actor, obj=complaint,
+                 details={"exclusions_lifted": lifted} if lifted else None)
     return complaint
 
 

@@ -2,7 +2,9 @@
 
 A submission becomes a draft complaint flagged `needs_verification`: a receptionist checks
 it, finds or confirms the person, the lawyer(s) and the matter, then reads it back to the
-client before it can be registered. Nothing is matched automatically.
+client before it can be registered. Nothing is linked automatically, with one exception for
+safety: the staff the visitor names (by exact name, email or a recorded alias) are kept out
+of the complaint at once, all of them when several match, until it is verified.
 """
 
 from __future__ import annotations
@@ -14,12 +16,19 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 
 from portal.db import db, utcnow
-from portal.models.complaint import Channel, Complaint, State
+from portal.models.complaint import (
+    Channel,
+    Complaint,
+    ComplaintExclusion,
+    ExclusionReason,
+    State,
+)
 from portal.models.matter import Client
 from portal.models.ratelimit import RateLimitHit
+from portal.models.user import User, UserAlias
 from portal.services import audit
 
 log = logging.getLogger(__name__)
@@ -49,6 +58,42 @@ class PublicSubmission:
     place: str | None = None
     remedies: list[str] = field(default_factory=list)
     remedy_details: str | None = None
+    lawyers: str | None = None
+
+
+# How a visitor may list and address the lawyers they name: "刘慧敏律师、王磊", "Liu Huimin
+# and Wang Lei", "liu.huimin@firm.example".
+_LIST = re.compile(r"[,，、;；/|\n\r]+|\band\b|&", re.IGNORECASE)
+_JOINERS = re.compile(r"[和与及]")
+_TITLES = re.compile(r"^(?:lawyer|attorney|mr|mrs|ms|dr)\.?\s+|(?:大?律师|主任|合伙人|先生|女士)$")
+_EMAIL = re.compile(r"[^\s,，、;；<>()（）]+@[^\s,，、;；<>()（）]+")
+MAX_CANDIDATES = 40
+
+
+def _candidates(text: str) -> set[str]:
+    """Each string in `text` that may be one person's name or email, lower-cased."""
+    found: set[str] = set()
+    for part in _LIST.split(text):
+        for piece in {part, *_JOINERS.split(part)}:
+            name = _TITLES.sub("", " ".join(piece.split()).lower()).strip()
+            if len(name) >= 2:
+                found.add(name)
+    found.update(email.lower() for email in _EMAIL.findall(text))
+    return set(sorted(found)[:MAX_CANDIDATES])
+
+
+def named_staff(text: str | None) -> list[User]:
+    """Staff members the text names exactly: by name, email or a recorded alias."""
+    names = _candidates(text or "")
+    if not names:
+        return []
+    by_alias = select(UserAlias.user_id).where(func.lower(UserAlias.alias).in_(names))
+    return list(db.session.scalars(
+        select(User).where(or_(func.lower(User.name).in_(names),
+                               func.lower(User.email).in_(names),
+                               User.id.in_(by_alias)))
+        .order_by(User.id)
+    ))
 
 
 def plausible_phone(value: str) -> bool:
@@ -113,6 +158,13 @@ def submit(data: PublicSubmission, payload: dict, key: str) -> Complaint:
         needs_verification=True,
         submitted_payload=payload,
     )
+    # Whoever the visitor names may be the lawyer complained about: keep them all out now,
+    # before anyone opens the submission; verification lifts it (intake.mark_verified).
+    excluded = named_staff(data.lawyers)
+    complaint.exclusions = [
+        ComplaintExclusion(user_id=user.id, reason=ExclusionReason.PENDING_MATCH)
+        for user in excluded
+    ]
     db.session.add_all([client, complaint])
     db.session.flush()
     # No personal data in the audit trail: the record itself holds it.
@@ -120,7 +172,8 @@ def submit(data: PublicSubmission, payload: dict, key: str) -> Complaint:
         "complaint.submitted_online",
         obj=complaint,
         actor_label="public",
-        details={"channel": Channel.WEB.value, "remedies": len(data.remedies)},
+        details={"channel": Channel.WEB.value, "remedies": len(data.remedies),
+                 "excluded_pending": [user.id for user in excluded]},
     )
     return complaint
 

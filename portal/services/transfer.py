@@ -578,12 +578,16 @@ def _confirm_and_register(complaint: Complaint) -> None:
 # --- export -------------------------------------------------------------------------------
 
 
-def find(key: str) -> Complaint | None:
-    """A complaint by reference (TS-2026-00001) or draft label (D12)."""
-    key = key.strip()
-    if re.fullmatch(r"[Dd]\d{1,10}", key):
-        return db.session.get(Complaint, int(key[1:]))
-    return db.session.scalar(select(Complaint).where(Complaint.reference == key.upper()))
+def find(key: str, viewer: User | None = None) -> Complaint | None:
+    """A complaint by reference (TS-2026-00001) or draft label (D12); with a viewer, only
+    one that they may see (Complaint.visible_to)."""
+    named = Complaint.with_key(key)
+    if named is None:
+        return None
+    query = select(Complaint).where(named)
+    if viewer is not None:
+        query = query.where(Complaint.visible_to(viewer))
+    return db.session.scalar(query)
 
 
 def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
@@ -678,6 +682,7 @@ def export_complaint(complaint: Complaint, zone: tzinfo = UTC) -> dict:
     }
 
 
-def record_export(complaint: Complaint) -> None:
+def record_export(complaint: Complaint, viewer: User | None = None) -> None:
     """Reading a complaint's record is audited, on the command line too."""
-    audit.record("complaint.exported", obj=complaint, actor_label="export")
+    audit.record("complaint.exported", obj=complaint, actor=viewer,
+                 actor_label=None if viewer else "export")

@@ -341,10 +341,12 @@ def audit():
     ]
     valid = form.validate()
     page = request.args.get("page", 1, type=int)
-    events = queries.search_audit(_audit_filter(form), page) if valid else None
+    viewer = current_user._get_current_object()
+    events = queries.search_audit(_audit_filter(form), viewer, page) if valid else None
+    withheld = queries.withheld_events(events.items, viewer) if events else frozenset()
     return htmx.page_or_partial(
         "admin/audit.html", "admin/_audit_table.html", status=200 if valid else 422,
-        form=form, events=events,
+        form=form, events=events, withheld=withheld,
     )
 
 

@@ -35,6 +35,7 @@ def _submission(form: PublicComplaintForm) -> public_intake.PublicSubmission:
         place=form.place.data,
         remedies=form.remedies.data or [],
         remedy_details=form.remedy_details.data,
+        lawyers=form.lawyers.data,
     )
 
 

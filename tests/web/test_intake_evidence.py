@@ -152,8 +152,8 @@ def test_respondent_cannot_download(client, auth, app):
     item = get(app, key).evidence[0]
     auth.logout()
     auth.login_as("partner")  # 刘慧敏
-    assert client.get(f"/complaints/{key}/evidence/{item.id}").status_code == 403
-    assert upload(client, key, PDF).status_code == 403
+    assert client.get(f"/complaints/{key}/evidence/{item.id}").status_code == 404
+    assert upload(client, key, PDF).status_code == 404
 
 
 def test_investigator_cannot_download(client, auth, app):
