@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,11 +84,28 @@ class ReadTransactionWrite(RuntimeError):
     """A flush inside a read transaction: the code forgot to call begin_write() first."""
 
 
+_writes_by_default: ContextVar[bool] = ContextVar("redress_writes_by_default", default=False)
+
+
+def _is_write(connection) -> bool:
+    return bool(connection.get_execution_options().get(WRITE_OPTION)) or _writes_by_default.get()
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection):
     if connection.dialect.name == "sqlite":
-        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _is_write(connection) else "BEGIN")
+
+
+@contextmanager
+def writes_by_default() -> Iterator[None]:
+    """Every transaction begun in this block is a write transaction. For batch scripts and
+    unit tests of services, which do nothing but write; never for serving requests."""
+    token = _writes_by_default.set(True)
+    try:
+        yield
+    finally:
+        _writes_by_default.reset(token)
 
 
 def begin_write(session: Session | None = None) -> None:
@@ -110,7 +128,7 @@ def in_write_transaction(session: Session | None = None) -> bool:
     session = session or db.session()
     if not session.in_transaction():
         return False
-    return bool(session.connection().get_execution_options().get(WRITE_OPTION))
+    return _is_write(session.connection())
 
 
 @contextmanager
@@ -133,9 +151,7 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 def _refuse_writes_in_read_transactions(connection, _cursor, statement, *_args) -> None:
     if connection.dialect.name != "sqlite" or not connection.in_transaction():
         return
-    if statement.lstrip()[:7].upper().startswith(_WRITES) and not (
-        connection.get_execution_options().get(WRITE_OPTION)
-    ):
+    if statement.lstrip()[:7].upper().startswith(_WRITES) and not _is_write(connection):
         raise ReadTransactionWrite(
             "a write inside a read transaction: call portal.db.begin_write() first"
         )

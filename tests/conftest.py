@@ -60,6 +60,8 @@ def app(tmp_path):
             "INSTANCE_DATA_DIR": str(tmp_path / "data"),
             "EVIDENCE_DIR": str(tmp_path / "evidence"),
             "NOTICE_DIR": str(tmp_path / "notices"),
+            "AUDIT_HMAC_KEY": "test-audit-key-" + "0" * 32,
+            "AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
         }
     )
     app.test_client_class = Client

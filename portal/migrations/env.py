@@ -2,6 +2,8 @@ import logging
 from logging.config import fileConfig
 
 from alembic import context
+
+from portal.db import WRITE_OPTION
 from flask import current_app
 
 # this is the Alembic Config object, which provides
@@ -90,7 +92,8 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    # A migration writes: on SQLite its transaction takes the write lock up front.
+    with connectable.connect().execution_options(**{WRITE_OPTION: True}) as connection:
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

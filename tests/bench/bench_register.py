@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from portal import create_app
-from portal.db import db
+from portal.db import db, writes_by_default
 from portal.demo import seed
 from portal.models import Notice, OutboxMessage, OutboxStatus
 from portal.services import outbox
@@ -38,7 +38,7 @@ def build_app(folder: Path):
         "NOTICE_DIR": str(folder / "notices"),
     })
     app.test_client_class = Client
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         db.create_all()
         seed()
         db.session.commit()

@@ -31,6 +31,8 @@ from flask import Flask
 from playwright.sync_api import Page, Response
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from portal.db import writes_by_default
+
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -82,6 +84,8 @@ def live_app_config(data_dir: Path) -> dict[str, Any]:
         "NOTICE_DIR": str(data_dir / "notices"),
         "MAIL_SINK_DIR": str(data_dir / "mail"),
         "MAIL_SUPPRESS_SEND": False,
+        "AUDIT_HMAC_KEY": "browser-test-audit-key-" + "0" * 32,
+        "AUDIT_CHECKPOINT_DIR": str(data_dir / "audit-checkpoints"),
     }
 
 
@@ -93,7 +97,7 @@ def start_live_server(data_dir: Path, overrides: dict[str, Any] | None = None) -
 
     data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app({**live_app_config(data_dir), **(overrides or {})})
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         db.create_all()
         seed()
         db.session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select, text
 
-from portal.db import db
+from portal.db import db, writes_by_default
 from portal.models.audit import AuditEvent
 from portal.models.user import Role, User
 from portal.services.accounts import hash_password
@@ -36,7 +36,7 @@ def changed_tables(before: dict, after: dict) -> list[str]:
 
 def make_user(app: Flask, username: str, roles: set[Role], password: str = "redress-demo",
               **fields) -> int:
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         user = User(username=username, name=fields.pop("name", username),
                     password_hash=hash_password(password), **fields)
         user.set_roles(roles)

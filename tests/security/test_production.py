@@ -15,12 +15,14 @@ STRONG = "a-long-random-production-secret-0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
-    for key in ("SECRET_KEY", "ENV_NAME", "DATABASE_URL"):
+    for key in ("SECRET_KEY", "ENV_NAME", "DATABASE_URL", "AUDIT_HMAC_KEY",
+                "AUDIT_CHECKPOINT_DIR"):
         monkeypatch.delenv(key, raising=False)
 
 
 def _config(tmp_path, **extra):
-    return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.sqlite3'}", **extra}
+    return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+            "AUDIT_HMAC_KEY": STRONG, **extra}
 
 
 @pytest.mark.parametrize("secret", [None, DEFAULT_SECRET_KEY, ""])

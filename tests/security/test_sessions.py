@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.db import db, utcnow
+from portal.db import db, utcnow, writes_by_default
 from portal.models.user import User
 from tests.security.helpers import EN, HTMX, user_row
 
@@ -194,7 +194,7 @@ def test_logout_needs_a_post_with_csrf(client, auth):
 def test_disabled_user_with_a_live_token_is_not_loaded(client, auth, app):
     """Even if the token were not rotated, an inactive user is never signed in."""
     auth.login_as("committee")
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         user = db.session.scalar(select(User).where(User.username == "committee1"))
         user.active = False
         db.session.commit()

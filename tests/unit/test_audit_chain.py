@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from portal.db import db
+from portal.db import db, writes_by_default
 from portal.models.audit import GENESIS, AuditEvent
 from portal.models.user import User
 from portal.services import audit
@@ -14,7 +14,7 @@ from portal.services import audit
 @pytest.fixture
 def chain(app):
     """Five events, as the services write them."""
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         actor = db.session.scalar(select(User).where(User.username == "partner"))
         for i in range(5):
             audit.record("test.event", actor=actor, obj=actor,
@@ -28,7 +28,7 @@ def verify(runner):
 
 
 def sql(app, statement: str, **params) -> None:
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         db.session.execute(text(statement), params)
         db.session.commit()
 
@@ -48,9 +48,10 @@ def test_rows_chain_from_genesis(app, chain):
     with app.app_context():
         events = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
         assert events[0].prev_hash == GENESIS
+        assert events[0].action == "audit.rekeyed"  # an empty trail starts keyed
         for previous, event in zip(events, events[1:], strict=False):
             assert event.prev_hash == previous.hash
-            assert event.hash == event.compute_hash()
+            assert event.hash == event.compute_hash(audit.chain_key())
 
 
 @pytest.mark.parametrize("column, value", [
@@ -70,7 +71,7 @@ def test_edited_row_is_named(app, runner, chain, column, value):
 
 
 def test_edited_timestamp_is_named(app, runner, chain):
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         event = db.session.get(AuditEvent, chain[1])
         event.at = event.at.replace(year=2001)
         db.session.commit()
@@ -80,11 +81,12 @@ def test_edited_timestamp_is_named(app, runner, chain):
 
 
 def test_edit_with_recomputed_hash_breaks_the_next_link(app, runner, chain):
-    """A forger who rewrites a row and its own hash is caught by the following row."""
-    with app.app_context():
+    """Even with the key, a forger who rewrites a row and its own hash is caught by the
+    following row."""
+    with app.app_context(), writes_by_default():
         event = db.session.get(AuditEvent, chain[1])
         event.action = "test.forged"
-        event.hash = event.compute_hash()
+        event.hash = event.compute_hash(audit.chain_key())
         db.session.commit()
     result = verify(runner)
     assert result.exit_code != 0

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from portal.db import db
+from portal.db import db, writes_by_default
 from portal.models import AuditEvent, User
 from portal.services import calendar
 
@@ -19,7 +19,7 @@ CST = timezone(timedelta(hours=8))
 
 @pytest.fixture
 def ctx(app):
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         yield
 
 

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from weasyprint.urls import path2url
 
-from portal.db import db, utcnow
+from portal.db import db, utcnow, writes_by_default
 from portal.documents import (
     STATIC_DIR,
     DocumentError,
@@ -35,7 +35,7 @@ RECEIVED = datetime(2026, 9, 30, 10, 0, tzinfo=CST)  # the day before National D
 
 @pytest.fixture
 def ctx(app):
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         yield app
 
 

@@ -10,7 +10,7 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from portal.db import db
+from portal.db import begin_write, db, writes_by_default
 from portal.models import (
     AuditEvent,
     Client,
@@ -29,7 +29,7 @@ RECEIVED = datetime(2026, 9, 29, 2, 30, tzinfo=UTC)  # 10:30 in Beijing
 
 @pytest.fixture
 def ctx(app):
-    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+    with app.test_request_context("/", headers={"Accept-Language": "en"}), writes_by_default():
         yield app
 
 
@@ -195,7 +195,7 @@ def test_concurrent_registrations_get_distinct_consecutive_references(app):
     """Threads, each with its own app context and session, register different drafts at
     the same moment: every reference is distinct and together they are consecutive."""
     count = 6
-    with app.test_request_context("/"):
+    with app.test_request_context("/"), writes_by_default():
         ids = [draft().id for _ in range(count)]
         db.session.commit()
     barrier = threading.Barrier(count)
@@ -206,10 +206,9 @@ def test_concurrent_registrations_get_distinct_consecutive_references(app):
     def worker(complaint_id: int) -> None:
         try:
             with app.app_context():
-                # Meet first: on SQLite even the first read takes the write lock
-                # (BEGIN IMMEDIATE), so a thread holding it must not wait for the others.
+                complaint = db.session.get(Complaint, complaint_id)  # a read, as a page does
                 barrier.wait(timeout=10)
-                complaint = db.session.get(Complaint, complaint_id)
+                begin_write()
                 intake.register(None, complaint)
                 time.sleep(0.01)  # hold the transaction open a moment: races would show
                 db.session.commit()

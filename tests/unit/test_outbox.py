@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from portal.db import db, utcnow
+from portal.db import db, utcnow, writes_by_default
 from portal.models import (
     AuditEvent,
     Client,
@@ -31,7 +31,7 @@ CST = timezone(timedelta(hours=8))
 
 @pytest.fixture
 def ctx(app):
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         yield app
 
 
@@ -284,7 +284,7 @@ def test_summary_counts_statuses(ctx):
 
 
 def test_cli_work_once_and_status(app, runner, smtp_server):
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         outbox.queue(kind="test", recipient="li.ming@example.com", recipient_name="李明",
                      subject="Hello", body_text="Body")
         db.session.commit()

@@ -9,7 +9,7 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from portal.db import db
+from portal.db import db, writes_by_default
 from portal.models import ConfirmationLink, OutboxMessage
 from portal.services import intake
 from tests.conftest import field_errors
@@ -69,7 +69,7 @@ def test_no_link_without_an_email_address(client, auth, app):
 def test_no_link_for_an_incomplete_record(client, auth, app):
     auth.login_as("receptionist")
     key = complete_draft(client, app)
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         from portal.models import Complaint
 
         db.session.get(Complaint, int(key[1:])).remedies_sought = []
