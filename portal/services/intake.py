@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.db import db, utcnow
@@ -1078,6 +1079,7 @@ def timeline(complaint: Complaint) -> list[TimelineEntry]:
         select(AuditEvent)
         .where(AuditEvent.object_type == "complaint", AuditEvent.object_id == str(complaint.id),
                AuditEvent.action.not_in(TIMELINE_HIDDEN))
+        .options(selectinload(AuditEvent.actor))
         .order_by(AuditEvent.id)
     ).all()
     messages = {m.id: m for m in db.session.scalars(
