@@ -6,7 +6,7 @@
 #   make run          setup + migrate + demo data + web server, outbox worker, SMTP sink
 #   make test         test-setup + ruff + pytest on SQLite (browser tests included)
 #                     + pytest on a throwaway PostgreSQL 15
-#   make bench        the benchmarks in tests/bench/bench_*.py
+#   make bench        setup + the load generator (wrk) + the benchmarks in tests/bench/bench_*.py
 #   make lint | clean | distclean
 
 SHELL := /bin/bash
@@ -23,8 +23,8 @@ NODE_STAMP := node_modules/.redress-installed
 HTMX := static/vendor/htmx.min.js
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 
-.PHONY: help setup test-setup system-packages test-system-packages python-deps node-deps \
-        assets translations run test bench lint clean distclean
+.PHONY: help setup test-setup system-packages test-system-packages bench-system-packages \
+        python-deps node-deps assets translations run test bench lint clean distclean
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -38,6 +38,9 @@ system-packages:
 
 test-system-packages:
 	@bash scripts/system_packages.sh --test
+
+bench-system-packages:
+	@bash scripts/system_packages.sh --bench
 
 python-deps: $(VENV_STAMP)
 
@@ -79,7 +82,7 @@ run: setup
 test: test-setup
 	@bash scripts/run_tests.sh
 
-bench: setup
+bench: bench-system-packages setup
 	@set -e; shopt -s nullglob; found=0; \
 	for file in tests/bench/bench_*.py; do \
 		found=1; module=$${file%.py}; module=$${module//\//.}; \

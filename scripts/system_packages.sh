@@ -5,6 +5,7 @@
 #                                       subsetter, the CJK font, poppler-utils, python3-venv, npm)
 #   scripts/system_packages.sh --test   the same plus what testing needs (Chromium for
 #                                       Playwright, Java for the Nu Html Checker, PostgreSQL 15)
+#   scripts/system_packages.sh --bench  the same as the first plus the load generator (wrk)
 #
 # Installed packages are detected with dpkg-query. When something is missing and we run as
 # root, `apt-get update` runs once and then `apt-get install`; otherwise the exact command is
@@ -13,11 +14,13 @@ set -euo pipefail
 
 RUNTIME=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
 TEST=(chromium default-jre-headless postgresql-15)
+BENCH=(wrk)
 
 wanted=("${RUNTIME[@]}")
-if [[ "${1:-}" == "--test" ]]; then
-    wanted+=("${TEST[@]}")
-fi
+case "${1:-}" in
+    --test) wanted+=("${TEST[@]}") ;;
+    --bench) wanted+=("${BENCH[@]}") ;;
+esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "note: not a Debian-based system; make sure these (or their equivalents) are installed:" >&2
