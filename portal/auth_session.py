@@ -10,6 +10,7 @@ from portal.db import db
 from portal.extensions import login_manager
 from portal.models.user import User
 from portal.web import htmx
+from portal.web.redirects import same_site_path
 
 
 def init_login(app: Flask) -> None:
@@ -41,4 +42,4 @@ def init_login(app: Flask) -> None:
 def _safe_next() -> str | None:
     if request.method != "GET" or htmx.wants_fragment():
         return None
-    return request.full_path.rstrip("?")
+    return same_site_path(request.full_path.rstrip("?"))

@@ -21,7 +21,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -50,10 +49,11 @@ from portal.models.complaint import (
 from portal.models.matter import Client, Matter
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.models.user import User
-from portal.services import audit
+from portal.services import addresses, audit
 from portal.services.calendar import LOCAL_TZ
 
 CONFIRMATION_SALT = "redress.intake.confirmation-link.v1"
+ID_MAX = 2**63 - 1  # PostgreSQL's BIGINT, SQLite's INTEGER
 SEARCH_LIMIT = 10
 
 # Sections saved by save_section, in page order. Evidence has its own service.
@@ -167,6 +167,16 @@ def _as_moment(value: Any, name: str, errors: _Errors) -> datetime | None:
     return moment
 
 
+def _row_id(value: Any) -> int | None:
+    """A value that can be a row's id: a database integer holds at most 2**63 - 1, and a
+    larger one would end in an OverflowError inside the driver (a 500), not a "not found"."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= ID_MAX else None
+
+
 def _as_ids(values: Any) -> list[int]:
     ids: list[int] = []
     for value in values or []:
@@ -275,10 +285,8 @@ def _apply_complainant(actor: User | None, complaint: Complaint, data: dict) -> 
     errors = _Errors()
     client_id = data.get("client_id")
     if client_id not in (None, ""):
-        try:
-            client = db.session.get(Client, int(client_id))
-        except (TypeError, ValueError):
-            client = None
+        row_id = _row_id(client_id)
+        client = db.session.get(Client, row_id) if row_id is not None else None
         if client is None:
             raise IntakeError(_("This client is no longer on file. Search again."),
                               field="client_id")
@@ -310,14 +318,17 @@ def _check_person(data: dict, errors: _Errors) -> dict:
         errors.add("name", _("Enter the complainant's name."))
     elif len(name) > 100:
         errors.add("name", _("A name has at most %(max)d characters.", max=100))
+    elif not addresses.is_single_line(name):  # the name goes into the To: of every email
+        errors.add("name", _("A name is written on one line, without line breaks or "
+                             "control characters."))
     if phone and (len(phone) > 40 or not _PHONE.match(phone)):
         errors.add("phone", _("Enter a phone number with digits only, for example "
                               "138 0013 8000 or +86 21 5000 0000."))
     if email:
-        try:
-            email = validate_email(email, check_deliverability=False).normalized
-        except EmailNotValidError:
-            errors.add("email", _("Enter an email address such as name@example.com."))
+        try:  # the outbox's own rule: an address accepted here is one it can send to
+            email = addresses.normalise_address(email)
+        except addresses.AddressError as error:
+            errors.add("email", error.message)
     if not phone and not email and "phone" not in errors.errors:
         errors.add("phone", _("Give a phone number or an email address so that the firm "
                               "can reply."))
@@ -325,6 +336,9 @@ def _check_person(data: dict, errors: _Errors) -> dict:
         errors.add("id_number", _("An ID number has 4 to 40 letters, digits or hyphens."))
     if address and len(address) > 300:
         errors.add("address", _("An address has at most %(max)d characters.", max=300))
+    elif not addresses.is_single_line(address):
+        errors.add("address", _("Write the address on one line, without line breaks or "
+                                "control characters."))
     if language not in LANGUAGES:
         errors.add("language", _("Choose Chinese or English."))
     return {"name": name, "phone": phone, "email": email, "id_number": id_number,
@@ -335,7 +349,8 @@ def _apply_respondents(actor: User | None, complaint: Complaint, data: dict) -> 
     ids = _as_ids(data.get("user_ids"))
     if len(ids) > 10:
         raise IntakeError(_("Name at most 10 lawyers."), field="user_ids")
-    users = db.session.scalars(select(User).where(User.id.in_(ids))).all() if ids else []
+    known = [i for i in ids if _row_id(i) is not None]
+    users = db.session.scalars(select(User).where(User.id.in_(known))).all() if known else []
     if len(users) != len(ids):
         raise IntakeError(_("One of these people is no longer on file. Search again."),
                           field="user_ids")
@@ -351,10 +366,8 @@ def _apply_matter(actor: User | None, complaint: Complaint, data: dict) -> None:
     if matter_id in (None, ""):
         complaint.matter = None
         return
-    try:
-        matter = db.session.get(Matter, int(matter_id))
-    except (TypeError, ValueError):
-        matter = None
+    row_id = _row_id(matter_id)
+    matter = db.session.get(Matter, row_id) if row_id is not None else None
     if matter is None:
         raise IntakeError(_("This matter is no longer on file. Search again."),
                           field="matter_id")
@@ -509,6 +522,18 @@ def missing_sections(complaint: Complaint) -> list[str]:
     return [s for s in REQUIRED_SECTIONS if not section_complete(complaint, s)]
 
 
+def _unmailable(client: Client | None) -> bool:
+    """A record saved before intake applied the outbox's rules, which the outbox would refuse
+    (registration queues the acknowledgement to this name and address)."""
+    if client is None or not client.email:
+        return False
+    try:
+        addresses.normalise_address(client.email)
+    except addresses.AddressError:
+        return True
+    return not addresses.is_single_line(client.name)
+
+
 def registration_problems(complaint: Complaint) -> list[str]:
     """Why this complaint cannot be registered yet, in words for the receptionist."""
     if not complaint.is_draft:
@@ -522,6 +547,10 @@ def registration_problems(complaint: Complaint) -> list[str]:
     if complaint.needs_verification:
         problems.append(_("This complaint came in through the online form: check it and mark "
                           "it as verified first."))
+    if _unmailable(complaint.complainant):
+        problems.append(_("The complainant's name or email address cannot be used in an "
+                          "email (a line break, or an address our mail cannot reach): "
+                          "correct the complainant section first."))
     if not complaint.is_confirmed:
         problems.append(_("The client has not confirmed the read-back. Read the key points "
                           "back and record their confirmation (in person, by phone or "
@@ -740,6 +769,10 @@ def request_confirmation_link(actor: User | None, complaint: Complaint,
     if client is None or not client.email:
         raise IntakeError(_("No email address is recorded for the complainant. Read the key "
                             "points back in person or by phone instead."))
+    if _unmailable(client):
+        raise IntakeError(_("The complainant's name or email address cannot be used in an "
+                            "email (a line break, or an address our mail cannot reach): "
+                            "correct the complainant section first."))
     _cancel_open_links(complaint)  # only the newest link counts
     link = ConfirmationLink(complaint_id=complaint.id, nonce=secrets.token_urlsafe(32))
     db.session.add(link)

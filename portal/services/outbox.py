@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import smtplib
 from datetime import datetime, timedelta
+from email.policy import compat32
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -36,7 +36,7 @@ from portal.models.complaint import Complaint
 from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.models.user import Role, User, UserRole
-from portal.services import audit
+from portal.services import addresses, audit
 
 ALERT_KIND = "alert.mail_dead"
 MAX_BACKOFF = timedelta(hours=1)
@@ -51,20 +51,18 @@ class OutboxError(ValueError):
 # -- queueing -------------------------------------------------------------------------
 
 def _single_line(value: str | None, what: str) -> str | None:
-    if value is not None and any(c in value for c in "\r\n\0"):
+    if not addresses.is_single_line(value):
         raise OutboxError(f"{what} must be a single line")
     return value
 
 
 def normalise_address(address: str) -> str:
-    """A syntactically valid, ASCII-sendable address (IDN domains become punycode)."""
-    _single_line(address, "recipient")
+    """A syntactically valid, ASCII-sendable address (IDN domains become punycode), by the
+    rule intake applies too (portal.services.addresses)."""
     try:
-        result = validate_email(address.strip(), check_deliverability=False,
-                                allow_smtputf8=False)
-    except EmailNotValidError as error:
+        return addresses.sendable_address(address)
+    except addresses.AddressError as error:
         raise OutboxError(f"invalid recipient address: {error}") from error
-    return result.ascii_email or result.normalized
 
 
 def _check_attachments(attachments: list[dict] | None) -> list[dict]:
@@ -297,16 +295,35 @@ def _file_attachment(spec: dict) -> tuple[str, str, bytes]:
     return filename, spec.get("content_type") or "application/octet-stream", path.read_bytes()
 
 
+class _Message(Message):
+    """Flask-Mail's message with the To: header formatted by addresses.format_address.
+
+    Flask-Mail would join the display name and address itself, and Python's email package
+    may then refold a long header into several recipients (gh-121284): the recipient list
+    (the SMTP envelope) holds the bare address, and the header is replaced here, stored raw
+    so that the package sends it as it is.
+    """
+
+    to_header: str | None = None
+
+    def _message(self):
+        msg = super()._message()
+        if self.to_header:
+            policy, msg.policy = msg.policy, compat32
+            msg.replace_header("To", self.to_header)
+            msg.policy = policy
+        return msg
+
+
 def _build(message: OutboxMessage) -> Message:
     config = current_app.config
-    recipient = ((message.recipient_name, message.recipient) if message.recipient_name
-                 else message.recipient)
-    email = Message(
-        subject=message.subject, recipients=[recipient], body=message.body_text,
+    email = _Message(
+        subject=message.subject, recipients=[message.recipient], body=message.body_text,
         html=message.body_html, sender=config["MAIL_DEFAULT_SENDER"],
         reply_to=config.get("FIRM_COMPLAINTS_EMAIL"),
         extra_headers={"Auto-Submitted": "auto-generated"},
     )
+    email.to_header = addresses.format_address(message.recipient_name, message.recipient)
     for spec in message.attachments or []:
         filename, content_type, data = _attachment(spec)
         email.attach(filename=filename, content_type=content_type, data=data)

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
 from portal.db import db, utcnow
@@ -24,7 +23,7 @@ from portal.models.complaint import Channel, Complaint, ConfirmationMethod, Reme
 from portal.models.matter import Client, Matter
 from portal.models.notice import Notice
 from portal.models.user import User
-from portal.services import audit
+from portal.services import addresses, audit
 from portal.services.public_intake import plausible_phone
 
 FORMAT = "redress.complaint/1"
@@ -48,7 +47,6 @@ MATTER_FIELDS = ("reference", "title", "case_number")
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -191,7 +189,7 @@ class _Checker:
             self.fail(path, "must be a string")
             return None
         value = value.strip().replace("\r\n", "\n")
-        if (_CONTROL if multiline else _LINE_CONTROL).search(value):
+        if (_CONTROL.search(value) if multiline else not addresses.is_single_line(value)):
             self.fail(path, "contains control characters")
             return None
         if len(value) > max_len:
@@ -212,10 +210,11 @@ class _Checker:
         value = self.text(value, path, max_len=254)
         if value is None:
             return None
-        try:
-            return validate_email(value, check_deliverability=False).normalized.lower()
-        except EmailNotValidError:
-            self.fail(path, "not a valid email address")
+        try:  # the outbox's rule: the address must be one it can send to
+            return addresses.normalise_address(value).lower()
+        except addresses.AddressError as error:
+            self.fail(path, "not an address our mail can reach (non-ASCII before the @)"
+                      if error.code == "international_local_part" else "not a valid email address")
             return None
 
     def phone(self, value: Any, path: str) -> str | None:

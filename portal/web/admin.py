@@ -31,6 +31,7 @@ from portal.web.admin_forms import (
     UserEditForm,
     UserFilterForm,
 )
+from portal.web.params import page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -340,7 +341,7 @@ def audit():
         SelectChoice(kind, audit_object_label(kind)) for kind in kinds
     ]
     valid = form.validate()
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     viewer = current_user._get_current_object()
     events = queries.search_audit(_audit_filter(form), viewer, page) if valid else None
     withheld = queries.withheld_events(events.items, viewer) if events else frozenset()

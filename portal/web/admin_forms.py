@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -159,6 +161,20 @@ class UserFilterForm(FilterForm):
     )
 
 
+# The filter turns a day into a moment in Beijing time and then UTC, plus a day for the end:
+# year 1 or 9999 would overflow Python's datetime (a 500) on the way.
+AUDIT_FIRST_DAY, AUDIT_LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+AUDIT_DAY_INPUT = {"type": "date", "min": AUDIT_FIRST_DAY.isoformat(),
+                   "max": AUDIT_LAST_DAY.isoformat()}
+
+
+def audit_day(form: FlaskForm, field: DateField) -> None:
+    if field.data and not AUDIT_FIRST_DAY <= field.data <= AUDIT_LAST_DAY:
+        raise ValidationError(_l("Enter a date between %(first)s and %(last)s.",
+                                 first=AUDIT_FIRST_DAY.isoformat(),
+                                 last=AUDIT_LAST_DAY.isoformat()))
+
+
 class AuditFilterForm(FilterForm):
     """Filters of the audit-trail browser (a GET form)."""
 
@@ -173,11 +189,12 @@ class AuditFilterForm(FilterForm):
         validators=[Optional(), Length(max=40, message=_l("At most %(max)d characters."))],
     )
     date_from = DateField(
-        _l("From"), validators=[Optional()], format="%Y-%m-%d",
-        render_kw={"type": "date"},
+        _l("From"), validators=[Optional(), audit_day], format="%Y-%m-%d",
+        render_kw=AUDIT_DAY_INPUT,
     )
     date_to = DateField(
-        _l("To"), validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
+        _l("To"), validators=[Optional(), audit_day], format="%Y-%m-%d",
+        render_kw=AUDIT_DAY_INPUT,
     )
 
     def validate_date_to(self, field: DateField) -> None:

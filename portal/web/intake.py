@@ -62,6 +62,7 @@ from portal.web.intake_forms import (
     RemedyForm,
     local_input,
 )
+from portal.web.params import page_number
 
 bp = Blueprint("intake", __name__)
 
@@ -279,7 +280,7 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
     state = request.args.get("state", "open")
     state = state if state in LIST_FILTERS else "open"
     q = (request.args.get("q") or "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number()
     query = _list_query(_actor(), state, q)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     # The list shows the complainant and each draft's missing sections (which read the

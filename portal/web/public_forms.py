@@ -23,9 +23,10 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.models.complaint import REMEDY_LABELS, Remedy
+from portal.services import addresses
 from portal.services.public_intake import plausible_phone
 
 try:  # WTForms >= 3.3 deprecates (value, label) tuples
@@ -83,6 +84,26 @@ def phone_number(form: FlaskForm, field: StringField) -> None:
         )
 
 
+def single_line(form: FlaskForm, field: StringField) -> None:
+    """What was sent, before clean_line joined it up: a line break or control character in a
+    one-line field is refused (the rule staff intake applies too), not silently changed."""
+    raw = str((field.raw_data or [""])[0]).strip()
+    if not addresses.is_single_line(raw):
+        raise ValidationError(_l("Please write this on one line, without line breaks or "
+                                 "control characters."))
+
+
+def email_address(form: FlaskForm, field: StringField) -> None:
+    """The outbox's own rule (portal.services.addresses): an address accepted here is one
+    the firm's mail can reach."""
+    if not field.data:
+        return
+    try:
+        field.data = addresses.normalise_address(field.data)
+    except addresses.AddressError as error:
+        raise ValidationError(error.message) from None
+
+
 def not_in_future(form: FlaskForm, field: DateField) -> None:
     # A day of slack: the visitor's calendar may be ahead of the server's.
     if field.data and field.data > date.today() + timedelta(days=1):
@@ -126,6 +147,7 @@ class PublicComplaintForm(FlaskForm):
         validators=[
             DataRequired(_l("Please tell us your name.")),
             Length(max=NAME_MAX, message=_l("At most %(max)d characters.", max=NAME_MAX)),
+            single_line,
         ],
         render_kw={"autocomplete": "name", "maxlength": NAME_MAX},
     )
@@ -145,7 +167,8 @@ class PublicComplaintForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=EMAIL_MAX, message=_l("At most %(max)d characters.", max=EMAIL_MAX)),
-            Email(_l("This is not a valid email address.")),
+            single_line,
+            email_address,
         ],
         render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX},
     )
@@ -162,6 +185,7 @@ class PublicComplaintForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=LAWYERS_MAX, message=_l("At most %(max)d characters.", max=LAWYERS_MAX)),
+            single_line,
         ],
         render_kw={"maxlength": LAWYERS_MAX},
     )
@@ -171,6 +195,7 @@ class PublicComplaintForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=MATTER_MAX, message=_l("At most %(max)d characters.", max=MATTER_MAX)),
+            single_line,
         ],
         render_kw={"maxlength": MATTER_MAX},
     )
@@ -198,6 +223,7 @@ class PublicComplaintForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=PLACE_MAX, message=_l("At most %(max)d characters.", max=PLACE_MAX)),
+            single_line,
         ],
         render_kw={"maxlength": PLACE_MAX},
     )
