@@ -197,3 +197,22 @@ def test_twenty_concurrent_writers_never_see_database_is_locked(server):
     assert not errors, errors
     assert statuses == [303] * count
     assert complaints_named(server, "并发访客") == count
+
+
+def test_pages_read_while_another_connection_holds_the_write_lock(app, client, auth):
+    import sqlite3
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("SQLite's single write lock")
+    auth.login_as("partner")
+    path = url.removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")  # held for the whole test
+    try:
+        for page in ("/", "/complaints", "/complaints?q=王磊", "/healthz"):
+            response = client.get(page)
+            assert response.status_code == 200, (page, response.status_code)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
