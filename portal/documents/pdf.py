@@ -1,6 +1,6 @@
 """HTML → PDF with WeasyPrint: restricted resource fetching, one embedded CJK face, PDF/A-3b.
 
-Facts this module relies on (DESIGN.md §4):
+Facts this module relies on (measured here; see docs/architecture.md, "Measured facts"):
 
 * WeasyPrint subsets embedded fonts with HarfBuzz's subsetter when `libharfbuzz-subset.so.0`
   (Debian: libharfbuzz-subset0) can be loaded and HarfBuzz is at least 4.1.0; otherwise it
