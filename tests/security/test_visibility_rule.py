@@ -78,7 +78,8 @@ def ctx(app):
         yield app
 
 
-@settings(max_examples=150, deadline=None,
+# database=None: no .hypothesis/ folder in the work tree; the examples are cheap to regenerate.
+@settings(max_examples=150, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(firm=firms)
 def test_sql_predicate_and_can_view_agree(ctx, firm):
