@@ -4,6 +4,8 @@
 #                     packages, htmx copied to static/vendor/, compiled translations
 #   make test-setup   setup + what testing needs (Chromium, Java, PostgreSQL 15)
 #   make run          setup + migrate + demo data + web server, outbox worker, SMTP sink
+#                     (web on PORT=5000, sink on SINK_PORT, default PORT+3025: a second
+#                     checkout runs beside the first with make run PORT=5001)
 #   make test         test-setup + ruff + pytest on SQLite (browser tests included)
 #                     + pytest on a throwaway PostgreSQL 15
 #   make bench        setup + the load generator (wrk) + the benchmarks in tests/bench/bench_*.py

@@ -64,7 +64,8 @@ def start_sink(directory: Path, host: str, port: int) -> Controller:
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8025, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=8025, show_default=True, type=click.IntRange(1, 65535),
+              envvar="SINK_PORT", help="Also read from SINK_PORT (make run sets --port).")
 @click.option("--dir", "directory", default="instance/mail", show_default=True,
               type=click.Path(file_okay=False), help="Where to write the .eml files.")
 def serve(host: str, port: int, directory: str) -> None:
