@@ -225,7 +225,9 @@ class Complaint(db.Model):
         """The complaint a URL or a command names: its reference, or D<id> for a draft."""
         key = key.strip()
         if re.fullmatch(r"[Dd]\d{1,10}", key):
-            return cls.id == int(key[1:])
+            number = int(key[1:])
+            # Beyond the INTEGER column (PostgreSQL would raise "out of range"): no such row.
+            return cls.id == number if number <= 2**31 - 1 else None
         if re.fullmatch(r"TS-\d{4}-\d{5}", key, re.IGNORECASE):
             return cls.reference == key.upper()
         return None

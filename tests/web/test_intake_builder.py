@@ -75,6 +75,9 @@ def test_unknown_keys_are_404(reception):
     assert reception.get("/complaints/D999").status_code == 404
     assert reception.get("/complaints/TS-2026-99999").status_code == 404
     assert reception.get("/complaints/whatever").status_code == 404
+    # Past what the id column holds (PostgreSQL: "integer out of range", a 500 before).
+    assert reception.get("/complaints/D9999999999").status_code == 404
+    assert reception.get("/complaints/D2147483648/timeline").status_code == 404
 
 
 # --- drafts and the page --------------------------------------------------------------------
