@@ -139,7 +139,7 @@ class ComplaintExclusion(db.Model):
     reason: Mapped[str] = mapped_column(String(30), default=ExclusionReason.PENDING_MATCH)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(lazy="joined")  # shown by name with the exclusion
 
 
 class Complaint(db.Model):
