@@ -63,6 +63,8 @@ DOC = Kind("application/msword", (".doc",), "Word 97-2003")
 XLS = Kind("application/vnd.ms-excel", (".xls",), "Excel 97-2003")
 EML = Kind("message/rfc822", (".eml",), "Email")
 TEXT = Kind("text/plain; charset=utf-8", (".txt", ".csv", ".log", ".md"), "Text")
+# Stored as received: a GB18030 file is served with its own charset, not as UTF-8.
+TEXT_GB18030 = Kind("text/plain; charset=gb18030", TEXT.extensions, "Text")
 
 _IMAGES = {"image/jpeg": JPEG, "image/png": PNG, "image/gif": GIF, "image/webp": WEBP}
 _IMAGE_MAGIC = {
@@ -136,17 +138,18 @@ def _ole(head: bytes, path: Path) -> Kind:
     raise _refused()
 
 
-def _decode_text(data: bytes) -> str | None:
+def _decode_text(data: bytes) -> tuple[str, Kind] | None:
+    """The text and its kind (UTF-8 or GB18030), or None when it is not plain text."""
     if b"\x00" in data:
         return None
-    for encoding in ("utf-8-sig", "gb18030"):
+    for encoding, kind in (("utf-8-sig", TEXT), ("gb18030", TEXT_GB18030)):
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
         controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc"
                        and ch not in "\t\n\r\f\v\x1b")
-        return text if controls == 0 else None
+        return (text, kind) if controls == 0 else None
     return None
 
 
@@ -187,14 +190,15 @@ def detect(path: Path) -> Kind:
         return _ole(head, path)
     if guessed is not None:
         raise _refused()  # a known binary format that is not on the list
-    text = _decode_text(path.read_bytes())
-    if text is None:
+    decoded = _decode_text(path.read_bytes())
+    if decoded is None:
         raise _refused()
+    text, kind = decoded
     if _looks_like_email(text):
         return EML
     if _MARKUP.search(text):
         raise _markup_refused()
-    return TEXT
+    return kind
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -224,7 +228,29 @@ def download_name(evidence: Evidence) -> str:
     return f"{name}{kind.extensions[0]}"
 
 
-KINDS = (PDF, JPEG, PNG, GIF, WEBP, DOCX, XLSX, PPTX, DOC, XLS, EML, TEXT)
+def ascii_download_name(evidence: Evidence) -> str:
+    """The plain-ASCII `filename=` beside RFC 6266's `filename*` (for clients that do not read
+    the UTF-8 one): accents dropped (Résumé → Resume), and `evidence-<id>` in front when
+    letters without an ASCII form were left out (合同.pdf → evidence-7.pdf; the old
+    fallback left just `.pdf`)."""
+    name = download_name(evidence)
+    if name.isascii():
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not ext.isascii():
+        stem, ext = name, ""
+    ascii_forms = [_ascii(ch) for ch in stem if not ch.isspace()]
+    ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "-", _ascii(stem)).strip("-._")
+    if not all(ascii_forms) or not ascii_stem:
+        ascii_stem = "-".join(filter(None, (f"evidence-{evidence.id}", ascii_stem)))
+    return f"{ascii_stem}.{ext}" if ext else ascii_stem
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+KINDS = (PDF, JPEG, PNG, GIF, WEBP, DOCX, XLSX, PPTX, DOC, XLS, EML, TEXT, TEXT_GB18030)
 
 
 # --- storing -------------------------------------------------------------------------------

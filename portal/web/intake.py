@@ -24,7 +24,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import format_date
@@ -50,7 +49,7 @@ from portal.security import require, roles
 from portal.services import audit, intake
 from portal.services import evidence as evidence_service
 from portal.services.intake import ConflictError, IntakeError
-from portal.web import htmx
+from portal.web import downloads, htmx
 from portal.web.intake_forms import (
     ChannelForm,
     ComplainantForm,
@@ -605,12 +604,9 @@ def download_evidence(key: str, evidence_id: int):
         abort(404)
     with write_transaction():
         evidence_service.record_download(_actor(), item)
-    response = send_file(path, mimetype=item.content_type, as_attachment=True,
-                         download_name=evidence_service.download_name(item),
-                         conditional=False, etag=False, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return downloads.attachment(path, content_type=item.content_type,
+                                name=evidence_service.download_name(item),
+                                ascii_name=evidence_service.ascii_download_name(item))
 
 
 # --- read-back, confirmation, override, verification, registration ----------------------

@@ -85,7 +85,7 @@ def detect(tmp_path):
     (ole("Workbook"), "application/vnd.ms-excel"),
     (EML, "message/rfc822"),
     ("微信聊天记录：\n2026-05-20 王律师：明天回复您。\n".encode(), TEXT),
-    ("投诉内容，GB18030 编码。".encode("gb18030"), TEXT),
+    ("投诉内容，GB18030 编码。".encode("gb18030"), "text/plain; charset=gb18030"),
 ])
 def test_accepted_kinds(detect, data, content_type):
     assert detect(data) == content_type
