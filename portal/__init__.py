@@ -74,3 +74,27 @@ def _configure(app: Flask, overrides: dict) -> None:
                 "set SECRET_KEY in the environment or instance/config.py."
             )
         app.config["SESSION_COOKIE_SECURE"] = True
+    _configure_audit_key(app)
+
+
+AUDIT_KEY_MIN_LENGTH = 32
+
+
+def _configure_audit_key(app: Flask) -> None:
+    """The audit chain's HMAC key comes from the configuration, never from the database."""
+    key = app.config.get("AUDIT_HMAC_KEY")
+    production = config_module.is_production(app.config)
+    if not key:
+        if production:
+            raise RuntimeError(
+                "Refusing to start in production without AUDIT_HMAC_KEY: set it (at least "
+                f"{AUDIT_KEY_MIN_LENGTH} random characters) in the environment or "
+                "instance/config.py, and keep a copy outside the server."
+            )
+        app.config["AUDIT_HMAC_KEY"] = config_module.instance_secret(
+            app.instance_path, "audit.key"
+        )
+    elif production and len(key) < AUDIT_KEY_MIN_LENGTH:
+        raise RuntimeError(
+            f"AUDIT_HMAC_KEY is too short: use at least {AUDIT_KEY_MIN_LENGTH} random characters."
+        )

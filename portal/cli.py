@@ -18,21 +18,63 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 translate_cli = AppGroup("translate", help="Translation catalogues (pybabel).")
 
 
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain; exit 1 naming the first broken row."""
-    from portal.services.audit import last_event, verify_chain
+def _expected_heads(values: tuple[str, ...]) -> list[tuple[int, str]]:
+    pairs = []
+    for value in values:
+        event_id, _, digest = value.partition("=")
+        if not event_id.isdigit() or len(digest) != 64:
+            raise click.BadParameter(f"{value!r}: use EVENT=HASH, as in the daily email")
+        pairs.append((int(event_id), digest.lower()))
+    return pairs
 
-    broken = verify_chain()
+
+@audit_cli.command("verify")
+@click.option("--expect", "expected", multiple=True, metavar="EVENT=HASH",
+              help="Also check that this event still has this hash (from a daily email).")
+def audit_verify(expected: tuple[str, ...]) -> None:
+    """Check the chain and the newest checkpoint; exit 1 naming the first problem.
+
+    Plain SHA-256 links up to the `audit.rekeyed` event, HMAC links (AUDIT_HMAC_KEY) after
+    it; then the newest signed checkpoint in AUDIT_CHECKPOINT_DIR must name an event that is
+    still there, unchanged. Reads only: saves go on while it runs.
+    """
+    from portal.services.audit import event_hash, verify
+
+    pairs = _expected_heads(expected)
+    result = verify()
+    broken = result.broken
     if broken:
-        click.echo(f"audit chain broken at event {broken.event_id}: {broken.reason}", err=True)
+        where = f"event {broken.event_id}" if broken.event_id is not None else "the checkpoints"
+        if broken.line is not None:
+            where += f" (line {broken.line} of {result.checkpoint_file})"
+        click.echo(f"audit chain broken at {where}: {broken.reason}", err=True)
         sys.exit(1)
-    last = last_event()
-    click.echo("audit chain intact")
-    if last:
-        # Deleting the newest rows leaves a valid shorter chain: compare this line with a copy
-        # kept outside the database (e.g. the daily report) to detect truncation.
-        click.echo(f"last event {last[0]} {last[1]}")
+    keyed = (f"keyed from event {result.keyed_from}" if result.keyed_from is not None
+             else "not keyed yet")
+    click.echo(f"audit chain intact: {result.events} events, {keyed}")
+    if result.head:
+        click.echo(f"last event {result.head[0]} {result.head[1]}")
+    if result.checkpoint:
+        click.echo(f"checkpoint: event {result.checkpoint.event_id} at {result.checkpoint.at} "
+                   f"matches ({result.checkpoint_file})")
+    for event_id, digest in pairs:
+        if event_hash(event_id) != digest:
+            click.echo(f"event {event_id} is missing or has another hash than expected", err=True)
+            sys.exit(1)
+        click.echo(f"event {event_id} has the expected hash")
+
+
+@audit_cli.command("mail-head")
+def audit_mail_head() -> None:
+    """Email the chain's head to every active partner, once a day (the worker does it too)."""
+    from portal.services.audit_head import mail_head_if_due
+
+    mailed = mail_head_if_due()
+    if mailed is None:
+        click.echo("Nothing to do: today's email was already queued, or the trail is empty.")
+    else:
+        click.echo(f"Event {mailed.head_id} {mailed.head_hash} queued for "
+                   f"{len(mailed.partner_ids)} partner(s).")
 
 
 def _pybabel(*args: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,6 +54,12 @@ class Defaults:
     MAIL_SINK_DIR: str | None = None  # where `make run`'s SMTP sink writes messages
     MAIL_TIMEOUT = 30  # seconds for one SMTP connection attempt (the outbox retries later)
     NOTICE_DIR: str | None = None  # stored notice PDFs; None = <instance>/notices
+    # Keys the audit chain (HMAC-SHA-256); kept out of the database. Required in production;
+    # in development a random key is generated into <instance>/audit.key on first start.
+    AUDIT_HMAC_KEY: str | None = None
+    # Signed checkpoints of the audit chain's head, one append-only file per database;
+    # None = <instance>/audit-checkpoints
+    AUDIT_CHECKPOINT_DIR: str | None = None
     EVIDENCE_DIR: str | None = None  # uploaded evidence; None = <instance>/evidence
 
     FIRM_NAME_ZH = "示例律师事务所"
@@ -86,6 +93,8 @@ ENV_KEYS = (
     "FIRST_RESPONSE_WORKING_DAYS",
     "SESSION_COOKIE_SECURE",
     "TRUSTED_PROXY_COUNT",
+    "AUDIT_HMAC_KEY",
+    "AUDIT_CHECKPOINT_DIR",
 )
 
 
@@ -111,3 +120,28 @@ def default_database_uri(instance_path: str) -> str:
 
 def is_production(config: dict) -> bool:
     return config.get("ENV_NAME") == "production"
+
+
+def instance_secret(instance_path: str, filename: str) -> str:
+    """A random secret kept in <instance>/<filename> (mode 0600), created on first use.
+
+    The file is written under a temporary name and linked into place, so two processes
+    starting together agree on one secret.
+    """
+    path = Path(instance_path) / filename
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{filename}.{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process won the race: use its secret
+        finally:
+            temporary.unlink(missing_ok=True)
+    secret = path.read_text(encoding="utf-8").strip()
+    if not secret:
+        raise RuntimeError(f"{path} is empty: delete it to generate a new secret.")
+    return secret

@@ -27,6 +27,17 @@ def _stop_event() -> threading.Event:
     return stop
 
 
+def _mail_audit_head() -> None:
+    """Once a day, before the pass: email the audit chain's head to the partners."""
+    from portal.services import audit_head
+
+    try:
+        audit_head.mail_head_if_due()
+    except Exception:  # noqa: BLE001 - never let it stop the mail worker; next pass retries
+        db.session.rollback()
+        log.exception("could not queue the daily audit head email")
+
+
 def _one_pass(limit: int) -> int:
     try:
         return outbox.deliver_due(limit=limit)
@@ -52,6 +63,7 @@ def work(once: bool, interval: float, limit: int) -> None:
     stop = _stop_event()
     click.echo(f"Outbox worker running (every {interval:g} s); Ctrl+C to stop.")
     while not stop.is_set():
+        _mail_audit_head()
         sent = _one_pass(limit)
         if sent:
             click.echo(f"{sent} sent.")

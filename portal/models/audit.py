@@ -1,10 +1,17 @@
-"""Append-only, hash-chained audit trail."""
+"""Append-only, hash-chained audit trail.
+
+Rows written before the chain was keyed link with plain SHA-256; from the `audit.rekeyed`
+event on, each link is an HMAC-SHA-256 under AUDIT_HMAC_KEY, which the database never holds,
+so rows can no longer be rewritten and re-chained by someone with only database access.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +20,11 @@ from portal.db import UTCDateTime, db, utcnow
 from portal.models.user import User
 
 GENESIS = "0" * 64
+
+
+class HashScheme(StrEnum):
+    SHA256 = "sha256"  # before the rekey: anyone can recompute these
+    HMAC_SHA256 = "hmac-sha256"  # keyed with AUDIT_HMAC_KEY
 
 
 class AuditEvent(db.Model):
@@ -27,6 +39,9 @@ class AuditEvent(db.Model):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scheme: Mapped[str] = mapped_column(
+        String(16), default=HashScheme.SHA256.value, server_default=HashScheme.SHA256.value
+    )
 
     actor: Mapped[User | None] = relationship()
 
@@ -48,5 +63,11 @@ class AuditEvent(db.Model):
             separators=(",", ":"),
         )
 
-    def compute_hash(self) -> str:
-        return hashlib.sha256((self.prev_hash + self.canonical()).encode()).hexdigest()
+    def compute_hash(self, key: bytes | None = None) -> str:
+        """This row's link: SHA-256 or, for keyed rows, HMAC-SHA-256 under `key`."""
+        payload = (self.prev_hash + self.canonical()).encode()
+        if self.scheme == HashScheme.HMAC_SHA256:
+            if key is None:
+                raise ValueError("a keyed audit row needs AUDIT_HMAC_KEY to be checked")
+            return hmac.new(key, payload, hashlib.sha256).hexdigest()
+        return hashlib.sha256(payload).hexdigest()

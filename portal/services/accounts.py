@@ -245,9 +245,13 @@ def update_user(
         user.rotate_session_token()  # a disabled user's open sessions end now
     user.active = active
     after = _snapshot(user, roles)
-    changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    changed = {key: "changed" if key in PERSONAL_FIELDS else [before[key], after[key]]
+               for key in after if before[key] != after[key]}
     audit.record("user.updated", actor=actor, obj=user, details={"changed": changed})
     return user
+
+
+PERSONAL_FIELDS = {"name", "email"}  # the audit trail says that they changed, not to what
 
 
 def _snapshot(user: User, roles: set[Role] | None = None) -> dict:

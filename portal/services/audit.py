@@ -1,29 +1,61 @@
-"""Writing and verifying the hash-chained audit trail."""
+"""Writing and verifying the keyed, hash-chained audit trail.
+
+`record()` appends one event in the caller's write transaction. While the newest row is still
+an unkeyed one (or the trail is empty), it first appends an `audit.rekeyed` event: that event
+starts the keyed segment, and every row from it on is linked with HMAC-SHA-256 under
+AUDIT_HMAC_KEY. Rows written before keep their plain SHA-256 links. After the commit, a signed
+checkpoint of the head goes to a file outside the database (services/audit_checkpoints.py).
+
+`verify()` only reads: plain SHA-256 links up to the rekey, HMAC links after it, then the
+newest checkpoint against the row it names.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
 from sqlalchemy import select, text
 
-from portal.db import db, utcnow
-from portal.models.audit import GENESIS, AuditEvent
+from portal.db import db, in_write_transaction, utcnow
+from portal.models.audit import GENESIS, AuditEvent, HashScheme
 from portal.models.user import User
+from portal.services import audit_checkpoints as checkpoints
+
+REKEYED = "audit.rekeyed"
+SYSTEM_LABEL = "system"
 
 
-def _lock_chain() -> None:
-    # SQLite writers are serialised by BEGIN IMMEDIATE; PostgreSQL needs an explicit lock so
-    # that two transactions never chain onto the same previous row.
+def chain_key() -> bytes:
+    key = current_app.config.get("AUDIT_HMAC_KEY")
+    if not key:
+        raise RuntimeError("AUDIT_HMAC_KEY is not configured")
+    return key.encode() if isinstance(key, str) else bytes(key)
+
+
+def key_id(key: bytes) -> str:
+    """Names a key (in the rekey event) without revealing it."""
+    return hmac.new(key, b"redress audit key id", hashlib.sha256).hexdigest()[:16]
+
+
+def lock_chain() -> None:
+    """Serialise appends: SQLite writers already are (BEGIN IMMEDIATE); PostgreSQL needs a lock
+    so that two transactions never chain onto the same previous row."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(727001)"))
 
 
-def _last_hash() -> str:
-    last = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    return last or GENESIS
+def _head() -> tuple[int, str, str] | None:
+    row = db.session.execute(
+        select(AuditEvent.id, AuditEvent.hash, AuditEvent.scheme)
+        .order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
 
 
 def record(
@@ -36,45 +68,164 @@ def record(
     details: dict | None = None,
     actor_label: str | None = None,
 ) -> AuditEvent:
-    """Append one event. `obj` may be any model with an `id`; its table name is the type."""
+    """Append one event. `obj` may be any model with an `id`; its table name is the type.
+
+    Details hold ids and codes only, never personal data (names, addresses, narrative): the
+    record holds those, so that it can be anonymised later without breaking the chain.
+    """
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else obj.id
-    _lock_chain()
-    event = AuditEvent(
-        at=utcnow(),
+    lock_chain()
+    key = chain_key()
+    head = _head()
+    prev_hash = head[1] if head else GENESIS
+    if head is None or head[2] != HashScheme.HMAC_SHA256:
+        rekeyed = _append(key, prev_hash, action=REKEYED, actor_label=SYSTEM_LABEL, details={
+            "key_id": key_id(key), "unkeyed_head": head[0] if head else None})
+        prev_hash = rekeyed.hash
+    return _append(
+        key, prev_hash,
+        action=action,
         actor_id=actor.id if actor else None,
         actor_label=actor_label or (actor.username or actor.name if actor else None),
-        action=action,
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,
         ip=g.get("client_ip") if has_app_context() else None,
         details=details or {},
-        prev_hash=_last_hash(),
+    )
+
+
+def _append(key: bytes, prev_hash: str, **fields) -> AuditEvent:
+    event = AuditEvent(
+        at=utcnow(), prev_hash=prev_hash, scheme=HashScheme.HMAC_SHA256.value,
         hash="pending-" + secrets.token_hex(28),  # unique placeholder until the id is known
+        **fields,
     )
     db.session.add(event)
     db.session.flush()  # the id is part of what the hash covers, so it must exist first
-    event.hash = event.compute_hash()
+    event.hash = event.compute_hash(key)
     db.session.flush()
+    checkpoints.note_head(event, key)
     return event
 
 
-@dataclass
+# -- verification (reads only) ----------------------------------------------------------------
+
+BREAK_REASONS = {  # code → the English reason the command line prints
+    "link": "previous hash does not match (row deleted or moved)",
+    "edited": "row content does not match its hash (row edited)",
+    "scheme": "row is not keyed as its place in the chain requires (row forged or downgraded)",
+    "wrong_key": "the keyed segment was started with another AUDIT_HMAC_KEY",
+    "rechained": "row differs from the checkpoint kept outside the database (chain rewritten)",
+    "truncated": "the newest checkpoint names this event, which is missing (rows deleted)",
+    "checkpoint_forged": "a line of the checkpoint file is not signed with AUDIT_HMAC_KEY",
+    "no_checkpoint": "no checkpoint file for this database: deleted newest rows cannot be "
+                     "ruled out",
+}
+
+
+@dataclass(frozen=True)
 class ChainBreak:
-    event_id: int
-    reason: str
+    event_id: int | None
+    code: str
+    line: int | None = None  # for checkpoint_forged: the line of the checkpoint file
+
+    @property
+    def reason(self) -> str:
+        return BREAK_REASONS[self.code]
+
+
+@dataclass
+class Verification:
+    broken: ChainBreak | None = None
+    events: int = 0
+    head: tuple[int, str] | None = None
+    keyed_from: int | None = None  # id of the audit.rekeyed event
+    checkpoint: checkpoints.Checkpoint | None = None  # the newest one, when all of them match
+    checkpoint_file: Path | None = field(default=None, repr=False)
+
+
+def verify(batch: int = 1000) -> Verification:
+    """Walk the whole chain in id order, then hold every checkpoint against the row it names.
+
+    Reads only, in a deferred transaction: it never takes SQLite's write lock, so saves go on
+    while it runs. How far the checkpoint file goes is noted first and the walk starts a new
+    read after that, so each checkpoint it reads names an event the walk can see.
+    """
+    key = chain_key()
+    file = checkpoints.snapshot()
+    _start_fresh_read()
+    result = Verification(checkpoint_file=file.path)
+    result.broken = _walk(result, key, batch) or _check_checkpoints(result, file, key, batch)
+    return result
 
 
 def verify_chain(batch: int = 1000) -> ChainBreak | None:
-    """Walk the chain in id order; return the first row that does not follow from its parent."""
-    expected_prev = GENESIS
+    return verify(batch).broken
+
+
+def _start_fresh_read() -> None:
+    session = db.session()
+    pending = session.new or session.dirty or session.deleted
+    if session.in_transaction() and not pending and not in_write_transaction(session):
+        session.commit()  # ends the read: nothing is written
+
+
+def _walk(result: Verification, key: bytes, batch: int) -> ChainBreak | None:
+    expected_prev, keyed_key_id = GENESIS, key_id(key)
     for event in _iter_events(batch):
         if event.prev_hash != expected_prev:
-            return ChainBreak(event.id, "previous hash does not match (row deleted or moved)")
-        if event.compute_hash() != event.hash:
-            return ChainBreak(event.id, "row content does not match its hash (row edited)")
+            return ChainBreak(event.id, "link")
+        keyed = event.scheme == HashScheme.HMAC_SHA256
+        starts_keyed_segment = result.keyed_from is None and event.action == REKEYED
+        if keyed != (result.keyed_from is not None or starts_keyed_segment):
+            return ChainBreak(event.id, "scheme")
+        if starts_keyed_segment:
+            if (event.details or {}).get("key_id") != keyed_key_id:
+                return ChainBreak(event.id, "wrong_key")
+            result.keyed_from = event.id
+        if not hmac.compare_digest(event.compute_hash(key), event.hash):
+            return ChainBreak(event.id, "edited")
         expected_prev = event.hash
+        result.events += 1
+        result.head = (event.id, event.hash)
+    return None
+
+
+def _check_checkpoints(result: Verification, file: checkpoints.CheckpointFile, key: bytes,
+                       batch: int) -> ChainBreak | None:
+    """Every checkpoint must name an event that is still there with the same hash: a missing
+    one means events were deleted, another hash means the chain was rewritten."""
+    pending: list[checkpoints.Checkpoint] = []
+    for number, checkpoint, signed in checkpoints.read(file, key):
+        if not signed:
+            return ChainBreak(checkpoint.event_id, "checkpoint_forged", line=number)
+        pending.append(checkpoint)
+        if len(pending) >= batch:
+            broken, pending = _compare(result, pending), []
+            if broken:
+                return broken
+    broken = _compare(result, pending)
+    if broken is None and result.checkpoint is None and result.keyed_from is not None:
+        return ChainBreak(None, "no_checkpoint")
+    return broken
+
+
+def _compare(result: Verification, batch: list[checkpoints.Checkpoint]) -> ChainBreak | None:
+    if not batch:
+        return None
+    rows = db.session.execute(select(AuditEvent.id, AuditEvent.hash)
+                              .where(AuditEvent.id.in_({c.event_id for c in batch})))
+    stored = {event_id: digest for event_id, digest in rows}
+    for checkpoint in batch:
+        found = stored.get(checkpoint.event_id)
+        if found is None:
+            return ChainBreak(checkpoint.event_id, "truncated")
+        if found != checkpoint.hash:
+            return ChainBreak(checkpoint.event_id, "rechained")
+        if result.checkpoint is None or checkpoint.event_id > result.checkpoint.event_id:
+            result.checkpoint = checkpoint
     return None
 
 
@@ -97,3 +248,7 @@ def last_event() -> tuple[int, str] | None:
         select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def event_hash(event_id: int) -> str | None:
+    return db.session.scalar(select(AuditEvent.hash).where(AuditEvent.id == event_id))

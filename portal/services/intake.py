@@ -636,8 +636,9 @@ def override_confirmation(actor: User, complaint: Complaint, reason: str | None)
     complaint.confirmation_override_reason = reason
     _touch(complaint)
     _flush()
+    # The reason may name people: the record holds it, the audit trail only its length.
     audit.record("complaint.confirmation_overridden", actor=actor, obj=complaint,
-                 details={"reason": reason[:500]})
+                 details={"reason_length": len(reason)})
     return complaint
 
 
@@ -1054,7 +1055,7 @@ def _category_label(code: str) -> str:
     return code
 
 
-def _event_label(event: AuditEvent) -> str:
+def _event_label(event: AuditEvent, message: OutboxMessage | None = None) -> str:
     details = event.details or {}
     template = EVENT_LABELS.get(event.action)
     if template is None:
@@ -1067,7 +1068,8 @@ def _event_label(event: AuditEvent) -> str:
         "kind": KIND_LABELS.get(kind, kind),
         "version": details.get("version", ""),
         "category": _category_label(details.get("category", "")),
-        "recipient": details.get("recipient", ""),
+        # events since the audit trail holds no addresses name the message instead
+        "recipient": message.recipient if message else details.get("recipient", ""),
         "attempts": details.get("attempts", ""),
     }
 
@@ -1079,20 +1081,30 @@ def _actor_name(event: AuditEvent) -> str | None:
     return labels.get(event.actor_label or "", event.actor_label)
 
 
-def _event_entry(event: AuditEvent, messages: dict[int, OutboxMessage]) -> TimelineEntry:
+def _event_entry(event: AuditEvent, messages: dict[int, OutboxMessage],
+                 override_reason: str | None = None) -> TimelineEntry:
     details = event.details or {}
-    entry = TimelineEntry(event.at, _event_label(event), _actor_name(event),
+    message = (messages.get(details.get("message_id"))
+               if event.action in ("mail.queued", "mail.resent") else None)
+    entry = TimelineEntry(event.at, _event_label(event, message), _actor_name(event),
                           tone=EVENT_TONES.get(event.action, ""))
     if event.action == "complaint.section_saved" and details.get("confirmation_withdrawn"):
         entry.note, entry.tone = _("The earlier confirmation no longer applies."), "warn"
-    elif event.action == "complaint.confirmation_overridden" and details.get("reason"):
-        entry.note = _("Reason: %(reason)s", reason=details["reason"])
-    elif event.action in ("mail.queued", "mail.resent"):
-        message = messages.get(details.get("message_id"))
-        if message is not None:
-            entry.message = message
-            entry.status = str(MAIL_STATUS_LABELS.get(message.status, message.status))
+    elif event.action == "complaint.confirmation_overridden":
+        reason = override_reason or details.get("reason")  # older events carried the text
+        if reason:
+            entry.note = _("Reason: %(reason)s", reason=reason)
+    elif message is not None:
+        entry.message = message
+        entry.status = str(MAIL_STATUS_LABELS.get(message.status, message.status))
     return entry
+
+
+def _override_reasons(complaint: Complaint, events: list[AuditEvent]) -> dict[int, str]:
+    """The record keeps the reason of the override in force: it belongs to the last one."""
+    overrides = [e.id for e in events if e.action == "complaint.confirmation_overridden"]
+    reason = complaint.confirmation_override_reason
+    return {overrides[-1]: reason} if overrides and reason else {}
 
 
 def _orphan_mail(message: OutboxMessage) -> TimelineEntry:
@@ -1117,7 +1129,8 @@ def timeline(complaint: Complaint) -> list[TimelineEntry]:
     ).all()
     messages = {m.id: m for m in db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id))}
-    entries = [_event_entry(e, messages) for e in events]
+    reasons = _override_reasons(complaint, events)
+    entries = [_event_entry(e, messages, reasons.get(e.id)) for e in events]
     shown = {e.message.id for e in entries if e.message is not None}
     entries.extend(_orphan_mail(m) for i, m in messages.items() if i not in shown)
     entries.sort(key=lambda e: e.at)

@@ -98,8 +98,9 @@ def queue(*, kind: str, recipient: str, recipient_name: str | None, subject: str
     db.session.add(message)
     db.session.flush()
     if complaint is not None:
+        # the address stays on the message: audit details hold ids and codes only
         audit.record("mail.queued", actor=actor, obj=complaint,
-                     details={"message_id": message.id, "kind": kind, "recipient": address})
+                     details={"message_id": message.id, "kind": kind})
     return message
 
 
@@ -117,8 +118,7 @@ def resend(actor: User | None, message: OutboxMessage) -> OutboxMessage:
     db.session.add(copy)
     db.session.flush()
     _record("mail.resent", message, actor,
-            {"message_id": copy.id, "original_id": message.id, "kind": message.kind,
-             "recipient": message.recipient})
+            {"message_id": copy.id, "original_id": message.id, "kind": message.kind})
     return copy
 
 
@@ -237,8 +237,9 @@ def _failed(message_id: int, now: datetime, error: Exception) -> None:
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     message.attempts += 1
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
+    # The error text often quotes the address: it stays in message.last_error.
     details = {"message_id": message.id, "kind": message.kind, "attempts": message.attempts,
-               "error": message.last_error[:300]}
+               "error": _error_code(error)}
     if message.attempts >= int(current_app.config["OUTBOX_MAX_ATTEMPTS"]):
         message.status = OutboxStatus.DEAD
         alerted = [] if message.kind == ALERT_KIND else _alert_partners(message)
@@ -249,6 +250,16 @@ def _failed(message_id: int, now: datetime, error: Exception) -> None:
         message.next_attempt_at = now + min(backoff, MAX_BACKOFF)
         _record("mail.failed", message, None,
                 {**details, "next_attempt_at": message.next_attempt_at.isoformat()})
+
+
+def _error_code(error: Exception) -> str:
+    """The kind of failure without its text, e.g. `SMTPRecipientsRefused` or `SMTP 550`."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"SMTP {error.smtp_code}"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = sorted({str(code) for code, _message in error.recipients.values()})
+        return f"{type(error).__name__} {' '.join(codes)}".strip()
+    return type(error).__name__
 
 
 def _alert_partners(message: OutboxMessage) -> list[int]:

@@ -71,6 +71,8 @@ ACTION_LABELS = {
     "calendar.override_set": _l("Working-day override set"),
     "calendar.override_removed": _l("Working-day override removed"),
     "calendar.year_confirmed": _l("Year's working-day schedule confirmed"),
+    "audit.rekeyed": _l("Audit trail keyed: later events are signed with the firm's key"),
+    "audit.head_mailed": _l("Audit trail's newest event emailed to the partners"),
 }
 
 OBJECT_LABELS = {
@@ -83,13 +85,21 @@ OBJECT_LABELS = {
     "confirmed_year": _l("Working-day schedule"),
 }
 
-CHAIN_REASONS = {  # the reasons services.audit.verify_chain gives, in the reader's language
-    "previous hash does not match (row deleted or moved)": _l(
-        "its link to the previous event does not match (an event was deleted or moved)"
-    ),
-    "row content does not match its hash (row edited)": _l(
-        "its content does not match its hash (the event was edited)"
-    ),
+CHAIN_REASONS = {  # services.audit.ChainBreak codes, in the reader's language
+    "link": _l("its link to the previous event does not match (an event was deleted or moved)"),
+    "edited": _l("its content does not match its hash (the event was edited)"),
+    "scheme": _l("it is not signed with the firm's key although its place in the chain "
+                 "requires it (the event was forged or its signature removed)"),
+    "wrong_key": _l("the signed part of the chain was started with another key than the "
+                    "configured AUDIT_HMAC_KEY"),
+    "rechained": _l("it differs from the checkpoint kept outside the database (the chain was "
+                    "rewritten)"),
+    "truncated": _l("the newest checkpoint kept outside the database names this event, but it "
+                    "is missing (events were deleted)"),
+    "checkpoint_forged": _l("a line of the checkpoint file is not signed with the firm's key "
+                            "(the file was altered)"),
+    "no_checkpoint": _l("there is no checkpoint file for this database, so deleted events "
+                        "cannot be ruled out"),
 }
 
 
@@ -169,8 +179,9 @@ def audit_object_label(object_type: str | None) -> str:
 
 
 @bp.app_template_global()
-def chain_break_reason(reason: str) -> str:
-    return str(CHAIN_REASONS.get(reason, reason))
+def chain_break_reason(broken: audit_service.ChainBreak) -> str:
+    label = CHAIN_REASONS.get(broken.code)
+    return str(label) if label else broken.reason
 
 
 @bp.app_template_global()
@@ -354,7 +365,8 @@ def audit():
 @bp.route("/audit/verify")
 @roles(Role.PARTNER)
 def audit_verify():
-    broken = audit_service.verify_chain()
+    result = audit_service.verify()  # reads only: saves go on while it walks
     return htmx.page_or_partial(
-        "admin/audit_verify.html", "admin/_audit_verify.html", checked=True, broken=broken
+        "admin/audit_verify.html", "admin/_audit_verify.html", checked=True,
+        broken=result.broken, result=result,
     )

@@ -315,7 +315,7 @@ def add_events(app, n: int, action: str = "test.event", days_ago: int = 0) -> No
             if days_ago:
                 # back-dating needs the hash recomputed, as if written then
                 event.at = utcnow() - timedelta(days=days_ago)
-                event.hash = event.compute_hash()
+                event.hash = event.compute_hash(audit.chain_key())
                 db.session.flush()
         db.session.commit()
 
