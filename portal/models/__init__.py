@@ -1,5 +1,6 @@
 """Models, one module per aggregate; imported here so Alembic sees every table."""
 
+from portal.models.access_request import AccessRequest, AccessRequestKind, AccessRequestStatus
 from portal.models.audit import AuditEvent
 from portal.models.calendar import CalendarOverride, ConfirmedYear
 from portal.models.complaint import (
