@@ -39,6 +39,7 @@ from portal.models.user import Role, User, UserRole
 from portal.services import addresses, audit
 
 ALERT_KIND = "alert.mail_dead"
+OUTBOX_ID_HEADER = "X-Redress-Message-Id"
 MAX_BACKOFF = timedelta(hours=1)
 SUBJECT_MAX, NAME_MAX = 200, 100  # the column sizes
 ATTACHMENT_KEYS = {"notice_kind", "notice_id", "path", "filename", "content_type"}
@@ -332,7 +333,8 @@ def _build(message: OutboxMessage) -> Message:
         subject=message.subject, recipients=[message.recipient], body=message.body_text,
         html=message.body_html, sender=config["MAIL_DEFAULT_SENDER"],
         reply_to=config.get("FIRM_COMPLAINTS_EMAIL"),
-        extra_headers={"Auto-Submitted": "auto-generated"},
+        # the outbox row, so that a captured copy (/mailbox) maps back to its complaint
+        extra_headers={"Auto-Submitted": "auto-generated", OUTBOX_ID_HEADER: str(message.id)},
     )
     email.to_header = addresses.format_address(message.recipient_name, message.recipient)
     for spec in message.attachments or []:

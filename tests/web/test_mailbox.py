@@ -13,10 +13,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from portal.commands.mailsink import start_sink
-from portal.db import db, utcnow
-from portal.models import Client, Complaint, State
+from portal.db import db, utcnow, writes_by_default
+from portal.models import Client, Complaint, State, User
 from portal.services import notices, outbox
 from tests.smtp_fixture import free_port
 
@@ -42,14 +43,18 @@ def send_raw(app, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
-def deliver_acknowledgement(app) -> None:
-    with app.app_context():
+def deliver_acknowledgement(app, respondent: str | None = None) -> None:
+    """A registered complaint's acknowledgement, sent through the outbox into the sink;
+    `respondent` names the staff member complained about."""
+    with app.app_context(), writes_by_default():
         client = Client(name="Emily Carter", email="emily.carter@example.co.uk", language="en")
         complaint = Complaint(
             reference="TS-2026-00077", state=State.REGISTERED, language="en",
             received_at=datetime(2026, 9, 30, 10, 0, tzinfo=CST), complainant=client,
             narrative="Nobody answered my calls for three weeks.",
             first_response_due=date(2026, 10, 10), registered_at=utcnow())
+        if respondent:
+            complaint.respondents = [db.session.scalar(select(User).where(User.name == respondent))]
         db.session.add(complaint)
         db.session.flush()
         notices.queue_acknowledgement(None, complaint)
@@ -162,3 +167,79 @@ def test_mailsink_serve_command_writes_eml_files(tmp_path):
         output, _ = process.communicate(timeout=20)
     assert process.returncode == 0, output
     assert "Mail sink stopped." in output
+
+
+# ------------------------------------------------------------------ who sees which mail
+
+
+def test_a_respondent_partner_never_sees_mail_about_their_own_case(app, client, auth, sink):
+    deliver_acknowledgement(app, respondent="刘慧敏")
+    [stored] = sink.glob("*.eml")
+    assert b"X-Redress-Message-Id: " in stored.read_bytes()
+    auth.login_as("partner")  # partner2 = 刘慧敏
+    page = client.get("/mailbox")
+    assert page.status_code == 200 and "TS-2026-00077" not in page.text
+    assert stored.name not in page.text
+    assert client.get(f"/mailbox/{stored.name}").status_code == 404
+    assert client.get(f"/mailbox/{stored.name}/attachments/0").status_code == 404
+    auth.logout()
+    auth.login("partner")  # 陈志远 is not complained about
+    assert "TS-2026-00077" in client.get("/mailbox").text
+    assert client.get(f"/mailbox/{stored.name}/attachments/0").status_code == 200
+
+
+def test_an_older_copy_without_the_header_is_matched_by_message_id(app, client, auth, sink):
+    deliver_acknowledgement(app, respondent="刘慧敏")
+    [stored] = sink.glob("*.eml")
+    raw = stored.read_bytes()
+    start = raw.index(b"X-Redress-Message-Id: ")
+    stored.write_bytes(raw[:start] + raw[raw.index(b"\n", start) + 1:])
+    auth.login_as("partner")
+    assert client.get(f"/mailbox/{stored.name}").status_code == 404
+    assert "TS-2026-00077" not in client.get("/mailbox").text
+
+
+def test_mail_about_no_complaint_is_for_partners_only(app, client, auth, sink):
+    note = EmailMessage()
+    note["From"], note["To"], note["Subject"] = "x@example.com", "y@example.com", "Alert"
+    note.set_content("A partner's alert")
+    send_raw(app, note)
+    [stored] = sink.glob("*.eml")
+    auth.login_as("receptionist")
+    assert "Alert" not in client.get("/mailbox").text
+    assert client.get(f"/mailbox/{stored.name}").status_code == 404
+    auth.logout()
+    auth.login_as("partner")
+    assert client.get(f"/mailbox/{stored.name}").status_code == 200
+
+
+def test_a_message_naming_an_unknown_outbox_row_is_shown_to_nobody(app, client, auth, sink):
+    forged = EmailMessage()
+    forged["From"], forged["To"], forged["Subject"] = "x@example.com", "y@example.com", "Who?"
+    forged["X-Redress-Message-Id"] = "424242"
+    forged.set_content("?")
+    send_raw(app, forged)
+    [stored] = sink.glob("*.eml")
+    auth.login_as("partner")
+    assert client.get(f"/mailbox/{stored.name}").status_code == 404
+
+
+def test_hidden_mail_does_not_shorten_the_list(app, client, auth, sink, monkeypatch):
+    from portal.web import mailbox
+
+    def note(subject: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "x@a.example", "y@a.example", subject
+        message.set_content(subject)
+        send_raw(app, message)
+        time.sleep(0.01)  # the sink names files by time: newest last
+
+    monkeypatch.setattr(mailbox, "LIST_LIMIT", 2)
+    note("Oldest note")
+    deliver_acknowledgement(app, respondent="刘慧敏")  # hidden, among the newest two
+    time.sleep(0.01)
+    note("Newest note")
+    assert len(list(sink.glob("*.eml"))) == 3
+    auth.login_as("partner")
+    page = client.get("/mailbox").text
+    assert "Oldest note" in page and "Newest note" in page and "TS-2026-00077" not in page
