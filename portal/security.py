@@ -11,6 +11,7 @@ from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
+from portal import request_bodies
 from portal.db import db, utcnow
 from portal.models.user import Role
 
@@ -176,6 +177,8 @@ def reject_nul_bytes() -> None:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         values += request.form.values()
     if any(isinstance(v, str) and "\x00" in v for v in values):
+        if request_bodies.view_shows_nul_bytes():
+            return  # the view shows its form again, without the character
         abort(400)
 
 
@@ -227,6 +230,7 @@ def init_security(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.url_map.converters["int"] = BoundedIntConverter  # before any blueprint adds a rule
     hooks = [limit_body_size, remember_client_ip, check_session_lifetime, enforce_access,
-             end_read_before_body, reject_nul_bytes, check_csrf]
+             end_read_before_body, request_bodies.read_oversize_body, reject_nul_bytes,
+             check_csrf]
     app.before_request_funcs.setdefault(None, [])[0:0] = hooks
     app.after_request(harden_response)

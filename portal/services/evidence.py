@@ -273,7 +273,8 @@ def max_bytes() -> int:
     return int(current_app.config["EVIDENCE_MAX_BYTES"])
 
 
-def _too_large() -> EvidenceTooLarge:
+def too_large() -> EvidenceTooLarge:
+    """The error for a file over EVIDENCE_MAX_BYTES, to show beside the file field."""
     megabytes = max_bytes() / (1024 * 1024)
     return EvidenceTooLarge(_("The file is larger than %(size)s MB. Send a smaller file, or "
                               "split it into several.", size=f"{megabytes:g}"), field="file")
@@ -291,7 +292,7 @@ def _receive(stream: BinaryIO, target: Path) -> tuple[int, str]:
                 break
             size += len(chunk)
             if size > limit:
-                raise _too_large()
+                raise too_large()
             digest.update(chunk)
             out.write(chunk)
     return size, digest.hexdigest()

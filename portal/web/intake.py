@@ -45,6 +45,7 @@ from portal.models.complaint import (
 )
 from portal.models.matter import Client, Matter
 from portal.models.user import Role, User
+from portal.request_bodies import body_too_large, shows_oversize_body
 from portal.security import require, roles
 from portal.services import audit, intake
 from portal.services import evidence as evidence_service
@@ -567,9 +568,13 @@ def search_matters():
 
 @bp.route("/complaints/<key>/evidence", methods=["POST"])
 @roles(*STAFF)
+@shows_oversize_body  # a file over the portal's limit: the message beside the file field
 def add_evidence(key: str):
     complaint = _load(key)
     form = EvidenceForm(prefix="evidence")
+    if body_too_large() and not request.files:  # over MAX_CONTENT_LENGTH: the file was not read
+        _attach(form, evidence_service.too_large())
+        return _section_response(complaint, "evidence", SectionView(form=form), status=413)
     if not form.validate_on_submit():
         return _section_response(complaint, "evidence", SectionView(form=form), status=422)
     upload = form.file.data

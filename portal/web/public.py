@@ -11,10 +11,16 @@ from flask_babel import gettext as _
 
 from portal.db import begin_write, db
 from portal.i18n import client_language
+from portal.request_bodies import (
+    body_too_large,
+    had_nul_bytes,
+    shows_nul_bytes,
+    shows_oversize_body,
+)
 from portal.security import csrf_failed, public, shows_csrf_failure
 from portal.services import public_intake
 from portal.web import htmx
-from portal.web.public_forms import PublicComplaintForm
+from portal.web.public_forms import NARRATIVE_MAX, PublicComplaintForm
 
 bp = Blueprint("public", __name__)
 
@@ -42,11 +48,24 @@ def _submission(form: PublicComplaintForm) -> public_intake.PublicSubmission:
 @bp.route("/complaint", methods=["GET", "POST"])
 @public
 @shows_csrf_failure  # a rejected form still gives the visitor their text
+@shows_oversize_body
+@shows_nul_bytes
 def complaint_form():
     form = PublicComplaintForm()
     if request.method == "GET":
         form.language.data = client_language()
         return _render(form)
+    if body_too_large():
+        return _render(form, 413, _(
+            "What you sent is longer than we can accept, so nothing was sent. What we "
+            "received is below, perhaps cut short: please shorten the description of what "
+            "happened (at most %(max)d characters), check the other fields and send it again.",
+            max=NARRATIVE_MAX))
+    if had_nul_bytes():
+        return _render(form, 400, _(
+            "Your text contained a character that cannot be stored (a NUL character), so "
+            "nothing was sent. It has been removed below: please check your text and send it "
+            "again."))
     if csrf_failed():
         begin_write()
         public_intake.record_forged_request(request.path)

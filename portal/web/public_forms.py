@@ -52,7 +52,9 @@ PAYLOAD_FIELDS = (
     "occurred_on", "place", "remedies", "remedy_details", "consent",
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# ASCII and C1 control characters (line breaks are handled apart): what clean_line leaves is
+# a single line by portal.services.addresses.is_single_line, the outbox's rule for names.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def clean_text(value: str | None) -> str | None:
@@ -84,15 +86,6 @@ def phone_number(form: FlaskForm, field: StringField) -> None:
         )
 
 
-def single_line(form: FlaskForm, field: StringField) -> None:
-    """What was sent, before clean_line joined it up: a line break or control character in a
-    one-line field is refused (the rule staff intake applies too), not silently changed."""
-    raw = str((field.raw_data or [""])[0]).strip()
-    if not addresses.is_single_line(raw):
-        raise ValidationError(_l("Please write this on one line, without line breaks or "
-                                 "control characters."))
-
-
 def email_address(form: FlaskForm, field: StringField) -> None:
     """The outbox's own rule (portal.services.addresses): an address accepted here is one
     the firm's mail can reach."""
@@ -101,7 +94,9 @@ def email_address(form: FlaskForm, field: StringField) -> None:
     try:
         field.data = addresses.normalise_address(field.data)
     except addresses.AddressError as error:
-        raise ValidationError(error.message) from None
+        if error.code == "international_local_part":
+            raise ValidationError(error.message) from None
+        raise ValidationError(_l("This is not a valid email address.")) from None
 
 
 def not_in_future(form: FlaskForm, field: DateField) -> None:
@@ -147,7 +142,6 @@ class PublicComplaintForm(FlaskForm):
         validators=[
             DataRequired(_l("Please tell us your name.")),
             Length(max=NAME_MAX, message=_l("At most %(max)d characters.", max=NAME_MAX)),
-            single_line,
         ],
         render_kw={"autocomplete": "name", "maxlength": NAME_MAX},
     )
@@ -167,7 +161,6 @@ class PublicComplaintForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=EMAIL_MAX, message=_l("At most %(max)d characters.", max=EMAIL_MAX)),
-            single_line,
             email_address,
         ],
         render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX},
@@ -185,7 +178,6 @@ class PublicComplaintForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=LAWYERS_MAX, message=_l("At most %(max)d characters.", max=LAWYERS_MAX)),
-            single_line,
         ],
         render_kw={"maxlength": LAWYERS_MAX},
     )
@@ -195,7 +187,6 @@ class PublicComplaintForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=MATTER_MAX, message=_l("At most %(max)d characters.", max=MATTER_MAX)),
-            single_line,
         ],
         render_kw={"maxlength": MATTER_MAX},
     )
@@ -223,7 +214,6 @@ class PublicComplaintForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=PLACE_MAX, message=_l("At most %(max)d characters.", max=PLACE_MAX)),
-            single_line,
         ],
         render_kw={"maxlength": PLACE_MAX},
     )

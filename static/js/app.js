@@ -18,6 +18,19 @@
     announce(text);
   });
 
+  // A 413 answered with the target's own partial (the form, its message beside the file
+  // field) is swapped in like a 422; any other error answer goes to the flash area above.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (detail.xhr.status !== 413 || !detail.target || !detail.target.id) { return; }
+    var page = new DOMParser().parseFromString(detail.serverResponse, "text/html");
+    var root = page.body.firstElementChild;
+    if (root && root.id === detail.target.id) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+
   document.addEventListener("htmx:sendError", function () {
     announce(document.body.getAttribute("data-error-network") || "Network error");
   });
