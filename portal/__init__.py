@@ -67,14 +67,24 @@ def _configure(app: Flask, overrides: dict) -> None:
     app.config["MAX_CONTENT_LENGTH"] = max(
         app.config["MAX_CONTENT_LENGTH"], app.config["EVIDENCE_MAX_BYTES"] + 1024 * 1024
     )
+    _configure_secret_key(app)
     if config_module.is_production(app.config):
-        if app.config["SECRET_KEY"] in (config_module.DEFAULT_SECRET_KEY, "", None):
-            raise RuntimeError(
-                "Refusing to start in production with the default SECRET_KEY: "
-                "set SECRET_KEY in the environment or instance/config.py."
-            )
         app.config["SESSION_COOKIE_SECURE"] = True
     _configure_audit_key(app)
+
+
+def _configure_secret_key(app: Flask) -> None:
+    """SECRET_KEY signs sessions, CSRF tokens and emailed links, so a published key lets anyone
+    forge a session. Production refuses to start without a key of its own; elsewhere (`make
+    run`) a random key is generated into <instance>/secret_key on first start and kept."""
+    if app.config.get("SECRET_KEY") not in config_module.UNSET_SECRET_KEYS:
+        return
+    if config_module.is_production(app.config):
+        raise RuntimeError(
+            "Refusing to start in production without a SECRET_KEY of its own: "
+            "set SECRET_KEY in the environment or instance/config.py."
+        )
+    app.config["SECRET_KEY"] = config_module.instance_secret(app.instance_path, "secret_key")
 
 
 AUDIT_KEY_MIN_LENGTH = 32

@@ -7,11 +7,15 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-DEFAULT_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 - refused in production
+# The key earlier versions shipped with: published, so it is treated as no key at all.
+DEFAULT_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105
+UNSET_SECRET_KEYS = (None, "", DEFAULT_SECRET_KEY)
 
 
 class Defaults:
-    SECRET_KEY = DEFAULT_SECRET_KEY
+    # Set it in production (environment or instance/config.py); otherwise a random key is
+    # generated into <instance>/secret_key on first start (see create_app).
+    SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled from instance path
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
