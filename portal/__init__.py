@@ -51,6 +51,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.cli import register_cli
 
     register_cli(app)
+    if not config_module.second_partner_approval(app.config):
+        app.logger.warning(
+            "ACCOUNT_CHANGES_NEED_SECOND_PARTNER is off: one partner alone can create accounts, "
+            "grant roles and reset passwords. Turn it on once the firm has a second partner."
+        )
     return app
 
 

@@ -120,9 +120,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(translate_cli)
     from portal import demo
-    from portal.commands import calendar, complaints, mailsink, notices, outbox
+    from portal.commands import calendar, complaints, mailsink, notices, outbox, users
 
-    for area in (demo, complaints, outbox, notices, calendar, mailsink):
+    for area in (demo, complaints, outbox, notices, calendar, mailsink, users):
         app.cli.add_command(area.cli)
 
 

@@ -47,6 +47,10 @@ class Defaults:
     COMPLAINT_RETENTION_YEARS = 5
     # Reverse proxies in front of the app (0 = none): trust that many X-Forwarded-For/Proto hops.
     TRUSTED_PROXY_COUNT = 0
+    # Creating an account, enabling one, granting a role or resetting someone's password takes
+    # effect only once a second partner approves it. A firm with a single partner may turn this
+    # off; the admin pages and start-up then warn about it.
+    ACCOUNT_CHANGES_NEED_SECOND_PARTNER = True
 
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 8025
@@ -99,6 +103,7 @@ ENV_KEYS = (
     "TRUSTED_PROXY_COUNT",
     "AUDIT_HMAC_KEY",
     "AUDIT_CHECKPOINT_DIR",
+    "ACCOUNT_CHANGES_NEED_SECOND_PARTNER",
 )
 
 
@@ -124,6 +129,10 @@ def default_database_uri(instance_path: str) -> str:
 
 def is_production(config: dict) -> bool:
     return config.get("ENV_NAME") == "production"
+
+
+def second_partner_approval(config) -> bool:
+    return bool(config.get("ACCOUNT_CHANGES_NEED_SECOND_PARTNER", True))
 
 
 def instance_secret(instance_path: str, filename: str) -> str:

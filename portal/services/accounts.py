@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -11,8 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select
 
 from portal.db import begin_write, db, utcnow
+from portal.models.access_request import AccessRequest, AccessRequestKind
 from portal.models.user import LoginAttempt, Role, User
-from portal.services import audit
+from portal.services import approvals, audit
 
 # OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
 hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -20,6 +22,9 @@ _DUMMY_HASH = hasher.hash("timing-equaliser")
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
+NAME_MAX = 100
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
+USERNAME_RE = re.compile(USERNAME_PATTERN)
 
 
 class LoginResult(Enum):
@@ -189,32 +194,95 @@ def _check_unique(username: str | None, email: str | None, exclude_id: int | Non
             raise AccountError(field, "taken")
 
 
+def check_account_fields(
+    *, username: str | None = None, name: str | None = None, email: str | None = None,
+    password: str | None = None,
+) -> None:
+    """The rules for an account's fields, whoever asks (the admin form, `flask users create`).
+    Raises AccountError for the first field that breaks one; None means "not given"."""
+    if username is not None and not USERNAME_RE.fullmatch(username.strip()):
+        raise AccountError("username", "format")
+    if name is not None:
+        _check_name(name)
+    if email:
+        _check_email(email)
+    if password is not None and not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise AccountError("password", "length")
+
+
+def _check_name(name: str) -> None:
+    if not name.strip():
+        raise AccountError("name", "required")
+    if len(name.strip()) > NAME_MAX:
+        raise AccountError("name", "length")
+    if any(c in name for c in "\r\n\0"):  # names go into mail headers (alerts to partners)
+        raise AccountError("name", "single_line")
+
+
+def _check_email(email: str) -> None:
+    """Staff receive mail through the outbox: an address it could not send to is refused
+    here, by the outbox's own rule."""
+    from portal.services.outbox import OutboxError, normalise_address
+
+    try:
+        normalise_address(email)
+    except OutboxError as error:
+        raise AccountError("email", "invalid") from error
+
+
 def create_user(
-    actor: User,
+    actor: User | None,
     *,
     username: str,
     name: str,
     email: str | None,
-    password: str,
+    password: str | None = None,
+    password_hash: str | None = None,
     roles: set[Role],
     department_id: int | None = None,
+    actor_label: str | None = None,
 ) -> User:
+    """Create an account. `password_hash` (from `hash_password`) lets the caller do the slow
+    hashing before its write transaction; otherwise `password` is hashed here.
+
+    A partner's new account waits for a second partner (portal.services.approvals): it is
+    created disabled and without roles, and an approval request holds the roles. The command
+    line (`actor` None, `actor_label` "cli") creates it at once: whoever runs it administers
+    the server and could change the database anyway.
+    """
     username, email = normalise_username(username), normalise_email(email)
+    check_account_fields(username=username, name=name, email=email, password=password)
     _check_unique(username, email, exclude_id=None)
+    if password_hash is None:
+        if password is None:
+            raise ValueError("create_user needs a password or its hash")
+        password_hash = hash_password(password)
+    pending = actor is not None and approvals.approval_required()
     user = User(
         username=username,
         name=name.strip(),
         email=email,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         department_id=department_id,
+        active=not pending,
     )
-    user.set_roles(roles)
+    user.set_roles(set() if pending else roles)
     db.session.add(user)
     db.session.flush()
     audit.record(
-        "user.created", actor=actor, obj=user, details={"roles": sorted(r.value for r in roles)}
+        "user.created", actor=actor, obj=user, actor_label=actor_label,
+        details={"roles": [] if pending else sorted(r.value for r in roles),
+                 "approval": "pending" if pending else "not_required"},
     )
+    if pending:
+        approvals.request_change(actor, user, AccessRequestKind.CREATE_ACCOUNT, roles=roles)
     return user
+
+
+@dataclass
+class UserChange:
+    user: User
+    requests: list[AccessRequest]  # what now waits for a second partner
 
 
 def update_user(
@@ -226,15 +294,47 @@ def update_user(
     roles: set[Role],
     active: bool,
     department_id: int | None | object = _KEEP,
-) -> User:
+) -> UserChange:
     """Change a user's details. A partner cannot disable themselves or drop their own
-    partner role: the firm would risk having nobody left who can administer users."""
+    partner role: the firm would risk having nobody left who can administer users.
+
+    Revoking roles and disabling take effect at once. With second-partner approval, added
+    roles and enabling become requests (`UserChange.requests`); `roles` may list roles already
+    waiting for approval (the form shows them ticked), and a waiting role left out is withdrawn.
+    """
     if actor.id == user.id and not active:
         raise AccountError("active", "self_disable")
     if actor.id == user.id and Role.PARTNER not in roles:
         raise AccountError("roles", "self_demote")
+    _check_name(name)
     email = normalise_email(email)
+    if email:
+        _check_email(email)
     _check_unique(None, email, exclude_id=user.id)
+    if not approvals.approval_required():
+        _update_now(actor, user, name, email, roles, active, department_id)
+        return UserChange(user, [])
+    creation = approvals.pending_creation(user)
+    if creation is not None:
+        # The creator chose the password: the request is approved as made, or rejected.
+        if active:
+            raise AccountError("active", "awaiting_approval")
+        if roles != creation.role_set:
+            raise AccountError("roles", "awaiting_approval")
+        _update_now(actor, user, name, email, user.roles, False, department_id)
+        return UserChange(user, [])
+    _update_now(actor, user, name, email, roles & user.roles, active and user.active,
+                department_id)
+    requests = approvals.request_roles(actor, user, roles - user.roles)
+    if active and not user.active:
+        requests += approvals.request_enable(actor, user)
+    elif not active:
+        approvals.withdraw_enable(actor, user)
+    return UserChange(user, requests)
+
+
+def _update_now(actor: User, user: User, name: str, email: str | None, roles: set[Role],
+                active: bool, department_id: int | None | object) -> None:
     before = _snapshot(user)
     user.name = name.strip()
     user.email = email
@@ -248,7 +348,6 @@ def update_user(
     changed = {key: "changed" if key in PERSONAL_FIELDS else [before[key], after[key]]
                for key in after if before[key] != after[key]}
     audit.record("user.updated", actor=actor, obj=user, details={"changed": changed})
-    return user
 
 
 PERSONAL_FIELDS = {"name", "email"}  # the audit trail says that they changed, not to what
@@ -264,15 +363,28 @@ def _snapshot(user: User, roles: set[Role] | None = None) -> dict:
     }
 
 
-def reset_password(actor: User, user: User, new_password: str) -> User:
-    """A partner sets a new password; every open session of that user ends."""
+def reset_password(
+    actor: User, user: User, new_password: str | None = None, *, password_hash: str | None = None
+) -> UserChange:
+    """A partner sets a new password; every open session of that user ends.
+
+    Knowing the new password lets the partner sign in as that person, so with second-partner
+    approval it becomes a request (in `UserChange.requests`) and applies once approved.
+    """
     if not user.username:
         raise AccountError("password", "no_login")
-    user.password_hash = hash_password(new_password)
+    if password_hash is None:
+        if new_password is None:
+            raise ValueError("reset_password needs a password or its hash")
+        check_account_fields(password=new_password)
+        password_hash = hash_password(new_password)
+    if approvals.approval_required():
+        return UserChange(user, [approvals.request_password(actor, user, password_hash)])
+    user.password_hash = password_hash
     user.password_changed_at = utcnow()
     user.rotate_session_token()
     audit.record("user.password_reset", actor=actor, obj=user)
-    return user
+    return UserChange(user, [])
 
 
 def set_locale(user: User, locale: str) -> None:

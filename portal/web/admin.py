@@ -20,7 +20,7 @@ from portal.i18n import current_locale
 from portal.models.audit import AuditEvent
 from portal.models.user import Department, Role, User
 from portal.security import roles
-from portal.services import accounts
+from portal.services import accounts, approvals
 from portal.services import admin as queries
 from portal.services import audit as audit_service
 from portal.web import htmx
@@ -45,6 +45,10 @@ ACTION_LABELS = {
     "user.created": _l("User created"),
     "user.updated": _l("User changed"),
     "user.password_reset": _l("Password reset by a partner"),
+    "access.requested": _l("Access change requested"),
+    "access.approved": _l("Access change approved by a second partner"),
+    "access.rejected": _l("Access change rejected or withdrawn"),
+    "access.approval_refused": _l("Approval refused: a partner cannot approve their own change"),
     "access.denied": _l("Access denied"),
     "csrf.rejected": _l("Forged or expired form rejected"),
     "complaint.created": _l("Complaint draft created"),
@@ -114,6 +118,21 @@ def _error_messages() -> dict[tuple[str, str], str]:
             "You cannot remove your own partner role: ask another partner to do it."
         ),
         ("password", "no_login"): _("This person has no login, so there is no password to reset."),
+        ("password", "length"): _("A password has %(min)d to %(max)d characters.",
+                                  min=accounts.PASSWORD_MIN, max=accounts.PASSWORD_MAX),
+        ("username", "format"): _("Use letters, digits, dots, hyphens and underscores only."),
+        ("name", "required"): _("Please enter the person's name."),
+        ("name", "length"): _("A name has at most %(max)d characters.", max=accounts.NAME_MAX),
+        ("name", "single_line"): _("A name is written on one line."),
+        ("email", "invalid"): _("This is not an email address the portal can send mail to."),
+        ("active", "awaiting_approval"): _(
+            "This new account is waiting for a second partner's approval: it becomes active "
+            "once approved."
+        ),
+        ("roles", "awaiting_approval"): _(
+            "This new account is waiting for a second partner's approval with the roles "
+            "shown. To change them, reject the request and ask again."
+        ),
     }
 
 
@@ -209,7 +228,8 @@ def users():
     )
     return htmx.page_or_partial(
         "admin/users.html", "admin/_user_table.html", status=200 if valid else 422,
-        form=form, users=people,
+        form=form, users=people, pending=approvals.pending_by_user([u.id for u in people]),
+        requests=approvals.pending_requests(),
     )
 
 
@@ -221,27 +241,35 @@ def user_new():
     if request.method == "GET":
         return render_template("admin/user_new.html", form=form)
     if form.validate():
+        password_hash = accounts.hash_password(form.password.data)  # slow: before the write
         user = _commit_change(form, lambda: accounts.create_user(
             current_user._get_current_object(),
             username=form.username.data,
             name=form.name.data,
             email=form.email.data,
-            password=form.password.data,
+            password_hash=password_hash,
             roles=_selected_roles(form),
             department_id=_department_id(form),
         ))
         if user is not None:
-            flash(_("The account %(username)s has been created.", username=user.username), "ok")
+            if user.active:
+                flash(_("The account %(username)s has been created.",
+                        username=user.username), "ok")
+            else:
+                flash(_("The account %(username)s has been created. It can be used once "
+                        "another partner approves it.", username=user.username), "ok")
             return htmx.redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form), 422
 
 
-def _edit_data(user: User) -> dict:
+def _edit_data(user: User, waiting: list) -> dict:
+    """The form shows roles waiting for approval ticked (they are labelled as waiting)."""
+    requested = {role for r in waiting for role in r.role_set}
     return {
         "name": user.name,
         "email": user.email or "",
         "department": str(user.department_id or ""),
-        "roles": sorted(r.value for r in user.roles),
+        "roles": sorted(r.value for r in user.roles | requested),
         "active": user.active,
     }
 
@@ -250,14 +278,22 @@ def _edit_page(user: User, form: UserEditForm, status: int = 200):
     return render_template(
         "admin/user_edit.html", user=user, form=form,
         password_form=PasswordResetForm(formdata=None), password_done=False,
+        waiting=approvals.pending_for(user),
     ), status
+
+
+def _saved_message(change: accounts.UserChange) -> str:
+    if change.requests:
+        return _("The changes to %(name)s have been saved. What grants access waits for "
+                 "another partner's approval.", name=change.user.name)
+    return _("The changes to %(name)s have been saved.", name=change.user.name)
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 @roles(Role.PARTNER)
 def user_edit(user_id: int):
     user = db.get_or_404(User, user_id)
-    form = UserEditForm(data=_edit_data(user))
+    form = UserEditForm(data=_edit_data(user, approvals.pending_for(user)))
     _department_choices(form)
     if request.method == "GET":
         return _edit_page(user, form)
@@ -272,10 +308,18 @@ def user_edit(user_id: int):
             active=form.active.data, department_id=_department_id(form),
         ))
         if saved:
-            flash(_("The changes to %(name)s have been saved.", name=user.name), "ok")
+            flash(_saved_message(saved), "ok")
             return htmx.redirect(url_for("admin.users"))
     user = db.get_or_404(User, user_id)  # reload after a rollback
     return _edit_page(user, form, status=422)
+
+
+def _password_message(user: User, waiting: bool) -> str:
+    if waiting:
+        return _("The new password of %(name)s waits for another partner's approval; it "
+                 "takes effect (and ends their open sessions) once approved.", name=user.name)
+    return _("The password of %(name)s has been reset; their open sessions have ended.",
+             name=user.name)
 
 
 @bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
@@ -283,7 +327,8 @@ def user_edit(user_id: int):
 def user_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PasswordResetForm()
-    done, status = False, 200
+    done: str | bool = False  # the message to show once done
+    status = 200
     if request.method == "POST":
         status = 422
         if user.id == current_user.id:
@@ -292,14 +337,14 @@ def user_password(user_id: int):
                 _("To change your own password, use “Password” at the top of the page.")
             )
         elif form.validate():
+            password_hash = accounts.hash_password(form.password.data)  # slow: before the write
             reset = _commit_change(form, lambda: accounts.reset_password(
-                current_user._get_current_object(), user, form.password.data))
+                current_user._get_current_object(), user, password_hash=password_hash))
             if reset:
-                done, status = True, 200
+                done, status = _password_message(user, waiting=bool(reset.requests)), 200
                 form = PasswordResetForm(formdata=None)
                 if not htmx.is_partial_request():
-                    flash(_("The password of %(name)s has been reset; their open sessions "
-                            "have ended.", name=user.name), "ok")
+                    flash(done, "ok")
                     return htmx.redirect(url_for("admin.user_edit", user_id=user.id))
     return htmx.page_or_partial(
         "admin/user_password.html", "admin/_password_form.html", status=status,
@@ -370,3 +415,6 @@ def audit_verify():
         "admin/audit_verify.html", "admin/_audit_verify.html", checked=True,
         broken=result.broken, result=result,
     )
+
+
+from portal.web import admin_approvals  # noqa: E402,F401 - its routes join this blueprint

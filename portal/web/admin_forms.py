@@ -29,8 +29,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms import password_rules
 from portal.models.user import ROLE_LABELS, Role
-
-USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
+from portal.services.accounts import NAME_MAX, USERNAME_PATTERN
 
 
 class CheckboxList(SelectMultipleField):
@@ -65,7 +64,7 @@ def _name_field() -> StringField:
         _l("Full name"),
         validators=[
             DataRequired(_l("Please enter the person's name.")),
-            Length(max=100, message=_l("A name has at most %(max)d characters.")),
+            Length(max=NAME_MAX, message=_l("A name has at most %(max)d characters.")),
         ],
     )
 
@@ -155,7 +154,8 @@ class UserFilterForm(FilterForm):
     status = SelectField(
         _l("Status"),
         choices=[SelectChoice("", _l("Any")), SelectChoice("active", _l("Active")),
-                 SelectChoice("disabled", _l("Disabled")), SelectChoice("nologin", _l("No login"))],
+                 SelectChoice("disabled", _l("Disabled")), SelectChoice("nologin", _l("No login")),
+                 SelectChoice("pending", _l("Pending approval"))],
         default="",
         validate_choice=True,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -74,4 +76,41 @@ def test_demo_seed_runs_in_development_and_is_idempotent(tmp_path):
     assert "nothing changed" in second.output
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == count
+        db.engine.dispose()
+
+
+def test_first_partner_from_the_command_line_and_no_mailbox_in_production(tmp_path):
+    """A new firm: no demo seed, `flask users create` makes the first partner, who can sign in;
+    the development mail reader does not exist in production, even with a sink configured."""
+    from tests.conftest import Client
+
+    sink = tmp_path / "mail"
+    sink.mkdir()
+    (sink / "20260101T000000000000Z-0a0b0c0d.eml").write_bytes(b"Subject: hi\r\n\r\nhi")
+    app = create_app(_config(tmp_path, ENV_NAME="production", SECRET_KEY=STRONG,
+                             MAIL_SINK_DIR=str(sink)))
+    app.test_client_class = Client
+    with app.app_context():
+        db.create_all()
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "--username", "founder", "--name", "王创始",
+              "--email", "founder@firm.example", "--role", "partner", "--password-stdin"],
+        input="the founder's password\n")
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    client.send_csrf = False  # the form's own token, as a browser sends it
+    https = {"base_url": "https://localhost"}  # production cookies are Secure
+    form = client.get("/login", **https).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                      r'name="csrf_token" value="([^"]+)"', form)
+    login = client.post("/login", headers={"Referer": "https://localhost/login"}, data={
+        "username": "founder", "password": "the founder's password",
+        "csrf_token": token.group(1) or token.group(2)}, **https)
+    assert login.status_code == 303
+    assert client.get("/admin/users", **https).status_code == 200
+    assert "Mail sink" not in client.get("/", **https).text
+    for url in ("/mailbox", "/mailbox/20260101T000000000000Z-0a0b0c0d.eml",
+                "/mailbox/20260101T000000000000Z-0a0b0c0d.eml/attachments/0"):
+        assert client.get(url, **https).status_code == 404, url
+    with app.app_context():
         db.engine.dispose()

@@ -62,12 +62,15 @@ def test_create_user_normalises_and_audits(ctx):
                                 email=" New@Firm.Example ", password="long enough",
                                 roles={Role.RECEPTIONIST, Role.INVESTIGATOR})
     assert (user.username, user.name, user.email) == ("new.person", "新人", "new@firm.example")
-    assert user.roles == {Role.RECEPTIONIST, Role.INVESTIGATOR}
+    assert user.roles == set() and not user.active  # until a second partner approves
     assert user.password_hash.startswith("$argon2id$")
-    event = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
-    assert (event.action, event.object_type, event.object_id, event.actor_id) == (
+    created, requested = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())
+                                            .limit(2)).all()[::-1]
+    assert (created.action, created.object_type, created.object_id, created.actor_id) == (
         "user.created", "user", str(user.id), actor.id)
-    assert "long enough" not in str(event.details)
+    assert (requested.action, requested.details["roles"]) == (
+        "access.requested", ["investigator", "receptionist"])
+    assert "long enough" not in str(created.details) + str(requested.details)
 
 
 @pytest.mark.parametrize("username, email, field", [
@@ -83,7 +86,8 @@ def test_create_user_refuses_duplicates_case_insensitively(ctx, username, email,
     assert db.session.scalar(select(func.count(User.id)).where(User.name == "X")) == 0
 
 
-def test_update_user_changes_roles_and_records_what_changed(ctx):
+def test_update_user_changes_roles_and_records_what_changed(app, ctx):
+    app.config["ACCOUNT_CHANGES_NEED_SECOND_PARTNER"] = False  # roles granted at once
     actor, user = _user("partner"), _user("investigator")
     token = user.session_token
     accounts.update_user(actor, user, name="周建国", email="zhou@firm.example",
@@ -129,7 +133,8 @@ def test_update_refuses_an_email_someone_else_has(ctx):
                              active=True)
 
 
-def test_reset_password_rotates_the_token_and_audits(ctx):
+def test_reset_password_rotates_the_token_and_audits(app, ctx):
+    app.config["ACCOUNT_CHANGES_NEED_SECOND_PARTNER"] = False  # applied at once
     user = _user("committee2")
     token, digest = user.session_token, user.password_hash
     accounts.reset_password(_user("partner"), user, "a fresh password")

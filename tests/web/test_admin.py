@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from portal.db import db, utcnow
+from portal.models.access_request import AccessRequest
 from portal.models.audit import AuditEvent
 from portal.models.user import Role, User
 from portal.services import audit
@@ -45,6 +46,17 @@ def edit_data(user: User, **changes) -> dict:
             "roles": sorted(r.value for r in user.roles), "active": "y"}
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def approve_all(app, approver: str = "partner") -> None:
+    """A second partner (陈志远 by default) approves every waiting change, through the page."""
+    other = app.test_client()
+    AuthActions(other).login(approver)
+    with app.app_context():
+        ids = db.session.scalars(select(AccessRequest.id).where(
+            AccessRequest.status == "pending")).all()
+    for request_id in ids:
+        assert other.post(f"/admin/requests/{request_id}/approve").status_code == 303
 
 
 def count(app, model, *where) -> int:
@@ -96,17 +108,20 @@ def test_bad_filter_is_422_with_a_message(partner):
 # ------------------------------------------------------------------ create
 
 
-def test_create_user_then_they_can_sign_in(partner, app):
+def test_create_user_then_they_can_sign_in_once_a_second_partner_approves(partner, app):
     response = partner.post("/admin/users/new", data={**NEW, "username": "New.Clerk",
                                                       "roles": ["receptionist", "investigator"]})
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/users"
     user = get_user(app, "new.clerk")
-    assert user.roles == {Role.RECEPTIONIST, Role.INVESTIGATOR}
+    assert user.roles == set() and not user.active
     with app.app_context():
-        assert db.session.scalar(select(AuditEvent.action).order_by(AuditEvent.id.desc())) \
-            == "user.created"
+        assert db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id.desc())
+                                  .limit(2)).all() == ["access.requested", "user.created"]
     other = app.test_client()
+    assert AuthActions(other).login("new.clerk", "a good long password").status_code == 401
+    approve_all(app)
+    assert get_user(app, "new.clerk").roles == {Role.RECEPTIONIST, Role.INVESTIGATOR}
     assert AuthActions(other).login("new.clerk", "a good long password").status_code == 303
 
 
@@ -155,6 +170,9 @@ def test_edit_roles_name_email_department(partner, app):
     assert response.status_code == 303
     after = get_user(app, "investigator2")
     assert (after.name, after.email, after.department_id) == ("吴丽娟律师", "wu@firm.example", 1)
+    assert after.roles == {Role.INVESTIGATOR}  # the new role waits for a second partner
+    approve_all(app)
+    after = get_user(app, "investigator2")
     assert after.roles == {Role.INVESTIGATOR, Role.COMMITTEE}
     assert after.active and after.session_token == user.session_token
 
@@ -175,6 +193,8 @@ def test_disable_and_enable_again(partner, app):
     assert AuthActions(app.test_client()).login("committee3").status_code == 401
     assert partner.post(f"/admin/users/{user.id}/edit",
                         data=edit_data(user)).status_code == 303
+    assert AuthActions(app.test_client()).login("committee3").status_code == 401  # waiting
+    approve_all(app)
     assert AuthActions(app.test_client()).login("committee3").status_code == 303
 
 
@@ -243,7 +263,11 @@ def test_reset_password_with_htmx_returns_the_partial(partner, app):
                             data={"password": "brand new secret", "confirm": "brand new secret"})
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<section id="password-reset"')
-    assert "has been reset" in response.text
+    assert "waits for another partner" in response.text
+    assert get_user(app, "investigator").password_hash == user.password_hash
+    assert AuthActions(app.test_client()).login("investigator", "brand new secret") \
+        .status_code == 401
+    approve_all(app)
     after = get_user(app, "investigator")
     assert after.session_token != user.session_token
     assert AuthActions(app.test_client()).login("investigator", "brand new secret") \
