@@ -138,7 +138,7 @@ def parse_wrk(output: str) -> Result:
     def percentile(p: str) -> float:
         return _ms(re.search(rf"^\s*{p}%\s+(\S+)", output, re.M).group(1))
 
-    socket_errors = re.search(r"Socket errors: connect (\d+), read \d+, write (\d+), "
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
                               r"timeout (\d+)", output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
