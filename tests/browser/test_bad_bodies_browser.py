@@ -66,9 +66,9 @@ def test_the_public_form_over_its_limit_comes_back_with_the_text(en_page: Page,
     en_page.locator("#email").fill("emily.carter@example.com")
     story = "The lawyer never answered my calls. " * 200
     en_page.locator("#narrative").fill(story)
-    with config(live_server, MAX_FORM_MEMORY_SIZE=4096):
-        with en_page.expect_navigation() as navigation:
-            en_page.get_by_role("button", name="Send my complaint").click()
+    with (config(live_server, MAX_FORM_MEMORY_SIZE=4096),
+          en_page.expect_navigation() as navigation):
+        en_page.get_by_role("button", name="Send my complaint").click()
     assert navigation.value.status == 413
     expect(en_page.locator("#form-notice")).to_contain_text("longer than we can accept")
     expect(en_page.locator("#name")).to_have_value("Emily Carter")

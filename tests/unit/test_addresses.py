@@ -38,8 +38,8 @@ def test_a_unicode_domain_is_kept_readable_and_sent_as_punycode():
     assert outbox.normalise_address("li@例子.中国") == "li@xn--fsqu00a.xn--fiqs8s"
 
 
-@pytest.mark.parametrize("text", ["王\n伟", "王\r伟", "王\t伟", "王\x00伟", "王\x1b伟", "王\u2028伟",
-                                  "王\u2029伟", "王\x85伟"])
+@pytest.mark.parametrize("text", ["王\n伟", "王\r伟", "王\t伟", "王\x00伟", "王\x1b伟",
+                                  "王\u2028伟", "王\u2029伟", "王\x85伟"])
 def test_line_breaks_and_control_characters_are_not_single_line(text):
     assert not addresses.is_single_line(text)
 
