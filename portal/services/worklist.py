@@ -44,13 +44,13 @@ class WorkList:
 
 def _section(user: User, query: Select) -> Section:
     """The first SHOWN complaints of `query` that `user` may see, and how many there are."""
-    rows = db.session.execute(
-        query.add_columns(func.count().over())
-        .where(Complaint.visible_to(user))
-        .options(selectinload(Complaint.complainant))
-        .limit(SHOWN)
-    ).all()
-    return Section([row[0] for row in rows], rows[0][1] if rows else 0)
+    query = query.where(Complaint.visible_to(user))
+    items = db.session.scalars(
+        query.options(selectinload(Complaint.complainant)).limit(SHOWN)).all()
+    # A separate count: a window count would make the database read every row before LIMIT.
+    total = db.session.scalar(select(func.count()).select_from(
+        query.order_by(None).with_only_columns(Complaint.id).subquery()))
+    return Section(list(items), total or 0)
 
 
 def for_user(user: User) -> WorkList:

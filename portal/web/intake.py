@@ -265,9 +265,13 @@ def _list_query(actor: User, state: str, q: str):
         query = query.where(Complaint.state == State.REGISTERED)
     if q:
         pattern = f"%{q.lower().replace('%', '').replace('_', '')}%"
+        # Uncorrelated IN (subquery): the few matching clients and matters are found once,
+        # instead of once per complaint row.
         conditions = [func.lower(Complaint.reference).like(pattern),
-                      Complaint.complainant.has(func.lower(Client.name).like(pattern)),
-                      Complaint.matter.has(func.lower(Matter.reference).like(pattern))]
+                      Complaint.complainant_id.in_(
+                          select(Client.id).where(func.lower(Client.name).like(pattern))),
+                      Complaint.matter_id.in_(
+                          select(Matter.id).where(func.lower(Matter.reference).like(pattern)))]
         if re.fullmatch(r"[Dd]\d{1,10}", q):
             conditions.append(Complaint.id == int(q[1:]))
         query = query.where(or_(*conditions))
@@ -282,7 +286,8 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
     q = (request.args.get("q") or "").strip()[:100]
     page = page_number()
     query = _list_query(_actor(), state, q)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = db.session.scalar(query.with_only_columns(func.count(Complaint.id))
+                              .order_by(None)) or 0
     # The list shows the complainant and each draft's missing sections (which read the
     # respondents): load them with the page instead of one query per row.
     rows = db.session.scalars(
