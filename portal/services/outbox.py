@@ -269,15 +269,19 @@ def _alert_partners(message: OutboxMessage) -> list[int]:
         .where(UserRole.role == Role.PARTNER.value, User.active.is_(True),
                User.email.is_not(None))
         .order_by(User.id)).unique().all()
-    reference = message.complaint.label if message.complaint else None
+    complaint = message.complaint
+    reference = complaint.label if complaint else None
     alerted = []
     for partner in partners:
+        if complaint is not None and not complaint.can_view(partner):
+            continue  # a respondent partner never hears about their own case
         with force_locale(partner.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
             context = {"message": message, "reference": reference, "partner": partner}
             queue(kind=ALERT_KIND, recipient=partner.email, recipient_name=partner.name,
                   subject=_("Undeliverable email: %(subject)s", subject=message.subject),
                   body_text=render_template("emails/dead_letter.txt", **context),
-                  body_html=render_template("emails/dead_letter.html", **context))
+                  body_html=render_template("emails/dead_letter.html", **context),
+                  complaint=complaint)
         alerted.append(partner.id)
     return alerted
 

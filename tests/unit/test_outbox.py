@@ -136,8 +136,9 @@ def test_smtp_down_retries_with_backoff_then_dies_and_alerts_partners(ctx, smtp_
     assert (dead.status, dead.attempts) == (OutboxStatus.DEAD, 3)
     assert dead.attachments[0]["notice_id"] == notice_id
     assert db.session.scalar(select(Notice.version)) == 1  # one version for all attempts
+    # the alerts to the two partners are queued on the complaint, then it is marked dead
     assert actions(complaint.id) == ["mail.queued", "notice.issued", "mail.failed",
-                                     "mail.failed", "mail.dead"]
+                                     "mail.failed", "mail.queued", "mail.queued", "mail.dead"]
 
     alerts = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.kind == outbox.ALERT_KIND)).all()
@@ -294,3 +295,17 @@ def test_cli_work_once_and_status(app, runner, smtp_server):
     result = runner.invoke(args=["outbox", "status"])
     assert result.exit_code == 0 and "sent: 1" in result.output and "pending: 0" in result.output
 
+
+
+def test_a_respondent_partner_is_not_alerted_about_mail_on_their_own_case(ctx):
+    ctx.config.update(OUTBOX_MAX_ATTEMPTS=1, MAIL_PORT=free_port())  # nothing listens there
+    respondent = db.session.scalar(select(User).where(User.username == "partner2"))
+    complaint = make_complaint()
+    complaint.respondents.append(respondent)
+    notices.queue_acknowledgement(None, complaint)
+    db.session.commit()
+    outbox.deliver_due()
+    alerts = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == outbox.ALERT_KIND)).all()
+    assert [a.recipient for a in alerts] == ["chen.zhiyuan@firm.example"]
+    assert all(a.complaint_id == complaint.id for a in alerts)
