@@ -351,6 +351,20 @@ def _update_now(actor: User, user: User, name: str, email: str | None, roles: se
 
 
 PERSONAL_FIELDS = {"name", "email"}  # the audit trail says that they changed, not to what
+ALIAS_MAX = 100  # characters in one other spelling of a name
+ALIASES_MAX = 10
+
+
+def set_aliases(actor: User, user: User, aliases: list[str]) -> bool:
+    """Record the other spellings of a staff member's name (public_intake.named_staff matches
+    them); returns whether anything changed. The form checks the lengths."""
+    cleaned = list(dict.fromkeys(" ".join(a.split()) for a in aliases if a.strip()))
+    if cleaned == user.aliases:
+        return False
+    user.set_aliases(cleaned[:ALIASES_MAX])
+    audit.record("user.updated", actor=actor, obj=user,
+                 details={"changed": {"aliases": "changed"}})
+    return True
 
 
 def _snapshot(user: User, roles: set[Role] | None = None) -> dict:

@@ -271,6 +271,7 @@ def _edit_data(user: User, waiting: list) -> dict:
         "department": str(user.department_id or ""),
         "roles": sorted(r.value for r in user.roles | requested),
         "active": user.active,
+        "aliases": user.aliases,
     }
 
 
@@ -302,16 +303,23 @@ def user_edit(user_id: int):
         form.roles.errors = [_("Choose at least one role.")]
         valid = False
     if valid:
-        saved = _commit_change(form, lambda: accounts.update_user(
-            current_user._get_current_object(), user,
-            name=form.name.data, email=form.email.data, roles=_selected_roles(form),
-            active=form.active.data, department_id=_department_id(form),
-        ))
+        saved = _commit_change(form, lambda: _update_user(user, form))
         if saved:
             flash(_saved_message(saved), "ok")
             return htmx.redirect(url_for("admin.users"))
     user = db.get_or_404(User, user_id)  # reload after a rollback
     return _edit_page(user, form, status=422)
+
+
+def _update_user(user: User, form: UserEditForm) -> accounts.UserChange:
+    actor = current_user._get_current_object()
+    change = accounts.update_user(
+        actor, user,
+        name=form.name.data, email=form.email.data, roles=_selected_roles(form),
+        active=form.active.data, department_id=_department_id(form),
+    )
+    accounts.set_aliases(actor, user, form.aliases.data)
+    return change
 
 
 def _password_message(user: User, waiting: bool) -> str:

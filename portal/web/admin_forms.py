@@ -15,6 +15,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -29,7 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms import password_rules
 from portal.models.user import ROLE_LABELS, Role
-from portal.services.accounts import NAME_MAX, USERNAME_PATTERN
+from portal.services.accounts import ALIAS_MAX, ALIASES_MAX, NAME_MAX, USERNAME_PATTERN
 
 
 class CheckboxList(SelectMultipleField):
@@ -113,9 +114,35 @@ class UserCreateForm(FlaskForm):
         RolesRequired()(self, field)
 
 
+def _check_aliases(_form, field) -> None:
+    lines = field.data or []
+    if len(lines) > ALIASES_MAX:
+        raise ValidationError(_l("At most %(max)d other spellings.", max=ALIASES_MAX))
+    if any(len(line) > ALIAS_MAX for line in lines):
+        raise ValidationError(_l("One spelling has at most %(max)d characters.", max=ALIAS_MAX))
+
+
+class LinesField(TextAreaField):
+    """A textarea holding one value per line (blank lines dropped)."""
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0] if valuelist else ""
+        self.data = [line.strip() for line in text.splitlines() if line.strip()]
+
+    def _value(self) -> str:
+        return "\n".join(self.data or [])
+
+
 class UserEditForm(FlaskForm):
     name = _name_field()
     email = _email_field()
+    aliases = LinesField(
+        _l("Other spellings of the name (one per line)"),
+        description=_l("Pinyin, an English or a former name. A client who names this person "
+                       "so in an online complaint is recognised, and the person is kept out "
+                       "of that complaint until a receptionist has verified it."),
+        validators=[_check_aliases],
+    )
     department = _department_field()
     roles = _roles_field()
     active = BooleanField(_l("Active (may sign in)"))

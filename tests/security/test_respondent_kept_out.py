@@ -253,3 +253,21 @@ def test_audit_browser_withholds_events_of_a_case_the_viewer_may_not_see(client,
     auth.login("partner")
     full = client.get(url)
     assert reference in full.text and "Withheld" not in full.text
+
+
+def test_a_partner_records_other_spellings_and_they_are_matched(client, auth, app):
+    with app.app_context():
+        partner2 = db.session.scalar(select(User).where(User.username == "partner2"))
+        user_id, department = partner2.id, partner2.department_id
+    auth.login("partner")
+    form = {"name": RESPONDENT, "email": "liu.huimin@firm.example",
+            "department": str(department), "roles": ["partner"], "active": "y",
+            "aliases": "Liu Huimin\n\n  Helen   Liu  \nLiu Huimin"}
+    assert client.post(f"/admin/users/{user_id}/edit", data=form).status_code == 303
+    page = client.get(f"/admin/users/{user_id}/edit").text
+    assert "Liu Huimin\nHelen Liu</textarea>" in page
+    too_long = client.post(f"/admin/users/{user_id}/edit", data={**form, "aliases": "x" * 101})
+    assert too_long.status_code == 422 and "at most 100 characters" in too_long.text
+    auth.logout()
+    assert client.post("/complaint", data=valid_form(lawyers="Helen Liu")).status_code == 303
+    assert _excluded_names(app, _submitted(app)) == {RESPONDENT}
