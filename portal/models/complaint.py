@@ -266,9 +266,10 @@ class Complaint(db.Model):
 #             whole case file, whatever role or assignment grants it;
 #   GRANTS:   "assigned investigator" (roles={INVESTIGATOR}), "committee member of an open
 #             ballot" (roles={COMMITTEE}): each opens complaints to the holders of its roles.
-# Write the SQL as a correlated EXISTS on the complaint's id (no joins: a join would repeat
-# rows), keep the Python face reading only relationships that the list queries preload, and
-# add the new tables to the generated cases of the test.
+# Write the SQL without joins (a join would repeat rows): a kept-out clause as
+# `Complaint.id IN (subquery of the user's complaints)`, a grant as a column test or EXISTS.
+# Keep the Python face reading only the complaint's own relationships, and add the new tables
+# to the generated cases of the test.
 
 
 @dataclass(frozen=True)
