@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.db import db
+from portal.db import db, writes_by_default
 from portal.models.audit import AuditEvent
 from portal.models.user import Role, User
 from portal.services import accounts
@@ -15,7 +15,7 @@ from portal.services import accounts
 
 @pytest.fixture
 def ctx(app):
-    with app.test_request_context():
+    with app.test_request_context(), writes_by_default():
         yield
 
 

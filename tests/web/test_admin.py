@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from portal.db import db, utcnow
+from portal.db import db, utcnow, writes_by_default
 from portal.models.access_request import AccessRequest
 from portal.models.audit import AuditEvent
 from portal.models.user import Role, User
@@ -416,7 +416,7 @@ def test_verify_chain_indicator(partner, app):
     assert "The chain is intact" in response.text
     full = partner.get("/admin/audit/verify", headers=EN)
     assert "<html" in full.text and "The chain is intact" in full.text
-    with app.app_context():
+    with app.app_context(), writes_by_default():
         target = db.session.scalar(select(func.min(AuditEvent.id)))
         db.session.execute(text("UPDATE audit_event SET ip = '6.6.6.6' WHERE id = :id"),
                            {"id": target})

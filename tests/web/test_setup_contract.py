@@ -1,4 +1,4 @@
-"""The set-up contract (README.md, first lines): what `make run`, `make test` and `.ci/run` promise."""
+"""The set-up contract (README.md): what `make run`, `make test` and `.ci/run` promise."""
 
 from __future__ import annotations
 
