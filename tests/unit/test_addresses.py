@@ -6,6 +6,7 @@ from email import message_from_bytes
 from email.utils import getaddresses
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from portal.db import db, writes_by_default
@@ -21,10 +22,13 @@ def ctx(app):
 
 
 def test_an_address_needing_smtputf8_is_refused_with_its_own_reason(ctx):
-    with pytest.raises(addresses.AddressError) as raised:
+    with force_locale("en"), pytest.raises(addresses.AddressError) as raised:
         addresses.normalise_address("用户@example.com")
     assert raised.value.code == "international_local_part"
     assert "before the @" in raised.value.message
+    with pytest.raises(addresses.AddressError) as raised:  # the portal's default language
+        addresses.normalise_address("用户@example.com")
+    assert "@ 前含有中文" in raised.value.message
     with pytest.raises(addresses.AddressError) as raised:
         addresses.normalise_address("not an address")
     assert raised.value.code == "invalid"
