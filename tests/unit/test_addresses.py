@@ -22,13 +22,14 @@ def ctx(app):
 
 
 def test_an_address_needing_smtputf8_is_refused_with_its_own_reason(ctx):
-    with force_locale("en"), pytest.raises(addresses.AddressError) as raised:
-        addresses.normalise_address("用户@example.com")
-    assert raised.value.code == "international_local_part"
-    assert "before the @" in raised.value.message
+    with force_locale("en"):
+        with pytest.raises(addresses.AddressError) as raised:
+            addresses.normalise_address("用户@example.com")
+        assert raised.value.code == "international_local_part"
+        assert "before the @" in str(raised.value.message)
     with pytest.raises(addresses.AddressError) as raised:  # the portal's default language
         addresses.normalise_address("用户@example.com")
-    assert "@ 前含有中文" in raised.value.message
+    assert "@ 前含有中文" in str(raised.value.message)
     with pytest.raises(addresses.AddressError) as raised:
         addresses.normalise_address("not an address")
     assert raised.value.code == "invalid"
