@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, flash, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.db import db
 from portal.extensions import login_manager
@@ -22,9 +23,11 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str) -> User | None:
-        return db.session.scalar(
-            select(User).where(User.session_token == token, User.active.is_(True))
-        )
+        # Every request asks for the user's roles: load them in the same statement.
+        return db.session.scalars(
+            select(User).options(joinedload(User.role_rows))
+            .where(User.session_token == token, User.active.is_(True))
+        ).unique().first()
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from flask import Flask, abort, current_app, g, request, session
@@ -81,6 +81,9 @@ def _parse(ts: str | None) -> datetime | None:
         return None
 
 
+SEEN_AT_RESOLUTION = timedelta(seconds=30)
+
+
 def session_expired() -> bool:
     """Idle and absolute timeouts, checked on every request of a signed-in user."""
     now = utcnow()
@@ -112,7 +115,12 @@ def check_session_lifetime() -> None:
         session.clear()
         g.session_expired = True
         abort(current_app.login_manager.unauthorized())
-    session["seen_at"] = utcnow().isoformat()
+    now = utcnow()
+    seen = _parse(session.get("seen_at"))
+    if seen is None or now - seen >= SEEN_AT_RESOLUTION:
+        # Rewriting the cookie on every request costs a signature and a Set-Cookie header;
+        # the idle timeout (minutes) does not need a finer clock than this.
+        session["seen_at"] = now.isoformat()
 
 
 CSP = "; ".join(

@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -272,13 +272,11 @@ def is_exclusive_client(client: Client, complaint: Complaint) -> bool:
     """A person recorded for this complaint alone: editing them changes nothing else."""
     if client.id is None:
         return True
-    has_matter = db.session.scalar(select(Matter.id).where(Matter.client_id == client.id).limit(1))
-    other = db.session.scalar(
-        select(Complaint.id)
-        .where(Complaint.complainant_id == client.id, Complaint.id != complaint.id)
-        .limit(1)
+    shared = or_(
+        exists().where(Matter.client_id == client.id),
+        exists().where(Complaint.complainant_id == client.id, Complaint.id != complaint.id),
     )
-    return has_matter is None and other is None
+    return not db.session.scalar(select(shared))
 
 
 def _apply_complainant(actor: User | None, complaint: Complaint, data: dict) -> None:
