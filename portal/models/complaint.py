@@ -148,6 +148,7 @@ class Complaint(db.Model):
     __table_args__ = (
         Index("ix_complaint_state_due", "state", "first_response_due", "id"),
         Index("ix_complaint_state_updated", "state", "updated_at"),
+        Index("ix_complaint_state_created", "state", "created_at"),
         Index("ix_complaint_created", "created_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,8 +161,8 @@ class Complaint(db.Model):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     language: Mapped[str] = mapped_column(String(5), default="zh")
 
-    complainant_id: Mapped[int | None] = mapped_column(ForeignKey("client.id"))
-    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"))
+    complainant_id: Mapped[int | None] = mapped_column(ForeignKey("client.id"), index=True)
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"), index=True)
     narrative: Mapped[str | None] = mapped_column(Text)
     occurred_on: Mapped[date | None]
     occurred_until: Mapped[date | None]
@@ -170,7 +171,7 @@ class Complaint(db.Model):
     remedy_details: Mapped[str | None] = mapped_column(Text)
 
     # Web submissions wait in a queue until a receptionist verifies them.
-    needs_verification: Mapped[bool] = mapped_column(default=False, index=True)
+    needs_verification: Mapped[bool] = mapped_column(default=False)
     submitted_payload: Mapped[dict | None] = mapped_column(JSON)
 
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -62,7 +62,8 @@ def for_user(user: User) -> WorkList:
         work.drafts = _section(user, drafts.order_by(Complaint.updated_at.desc(), Complaint.id))
     if user.has_role(Role.RECEPTIONIST):
         # Unverified submissions are for the reception desk only (Complaint.is_unsorted).
-        to_verify = select(Complaint).where(Complaint.needs_verification.is_(True))
+        to_verify = select(Complaint).where(Complaint.state == State.DRAFT,
+                                            Complaint.needs_verification.is_(True))
         work.to_verify = _section(user, to_verify.order_by(Complaint.created_at, Complaint.id))
     if user.has_role(Role.PARTNER):
         registered = select(Complaint).where(Complaint.state == State.REGISTERED)

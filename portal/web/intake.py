@@ -260,18 +260,21 @@ def _list_query(actor: User, state: str, q: str):
         query = query.where(Complaint.state == State.DRAFT,
                             Complaint.needs_verification.is_(False))
     elif state == "to_verify":
-        query = query.where(Complaint.needs_verification.is_(True))
+        query = query.where(Complaint.state == State.DRAFT,
+                            Complaint.needs_verification.is_(True))
     elif state == "registered":
         query = query.where(Complaint.state == State.REGISTERED)
     if q:
         pattern = f"%{q.lower().replace('%', '').replace('_', '')}%"
         # Uncorrelated IN (subquery): the few matching clients and matters are found once,
-        # instead of once per complaint row.
-        conditions = [func.lower(Complaint.reference).like(pattern),
-                      Complaint.complainant_id.in_(
-                          select(Client.id).where(func.lower(Client.name).like(pattern))),
-                      Complaint.matter_id.in_(
-                          select(Matter.id).where(func.lower(Matter.reference).like(pattern)))]
+        # instead of once per complaint row. References are ASCII: a query with any other
+        # character cannot match one, so those columns are not even read.
+        conditions = [Complaint.complainant_id.in_(
+            select(Client.id).where(func.lower(Client.name).like(pattern)))]
+        if q.isascii():
+            conditions += [func.lower(Complaint.reference).like(pattern),
+                           Complaint.matter_id.in_(select(Matter.id).where(
+                               func.lower(Matter.reference).like(pattern)))]
         if re.fullmatch(r"[Dd]\d{1,10}", q):
             conditions.append(Complaint.id == int(q[1:]))
         query = query.where(or_(*conditions))

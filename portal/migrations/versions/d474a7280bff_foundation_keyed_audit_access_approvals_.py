@@ -1,8 +1,8 @@
 """foundation: keyed audit, access approvals, exclusions, aliases, list indexes
 
-Revision ID: 3c6c06379510
+Revision ID: d474a7280bff
 Revises: bb8a669837c5
-Create Date: 2026-12-01 07:00:35.174364
+Create Date: 2026-12-01 07:11:11.273847
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import portal.db
 
 
 # revision identifiers, used by Alembic.
-revision = '3c6c06379510'
+revision = 'd474a7280bff'
 down_revision = 'bb8a669837c5'
 branch_labels = None
 depends_on = None
@@ -67,8 +67,12 @@ def upgrade():
         batch_op.add_column(sa.Column('scheme', sa.String(length=16), server_default='sha256', nullable=False))
 
     with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaint_needs_verification'))
         batch_op.drop_index(batch_op.f('ix_complaint_state'))
+        batch_op.create_index(batch_op.f('ix_complaint_complainant_id'), ['complainant_id'], unique=False)
         batch_op.create_index('ix_complaint_created', ['created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaint_matter_id'), ['matter_id'], unique=False)
+        batch_op.create_index('ix_complaint_state_created', ['state', 'created_at'], unique=False)
         batch_op.create_index('ix_complaint_state_due', ['state', 'first_response_due', 'id'], unique=False)
         batch_op.create_index('ix_complaint_state_updated', ['state', 'updated_at'], unique=False)
 
@@ -86,8 +90,12 @@ def downgrade():
     with op.batch_alter_table('complaint', schema=None) as batch_op:
         batch_op.drop_index('ix_complaint_state_updated')
         batch_op.drop_index('ix_complaint_state_due')
+        batch_op.drop_index('ix_complaint_state_created')
+        batch_op.drop_index(batch_op.f('ix_complaint_matter_id'))
         batch_op.drop_index('ix_complaint_created')
+        batch_op.drop_index(batch_op.f('ix_complaint_complainant_id'))
         batch_op.create_index(batch_op.f('ix_complaint_state'), ['state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaint_needs_verification'), ['needs_verification'], unique=False)
 
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_column('scheme')
