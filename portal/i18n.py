@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_login import current_user
 
 from portal.extensions import babel
+from portal.formatting import format_day, format_moment, format_size
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
@@ -58,7 +59,7 @@ def init_i18n(app: Flask) -> None:
         current_locale=current_locale,
     )
     app.jinja_env.filters["join_list"] = join_list
-    app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
-    app.jinja_env.filters["datetime"] = (
-        lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
-    )
+    # One spelling of dates per locale on every page (portal/formatting.py).
+    app.jinja_env.filters["date"] = format_day
+    app.jinja_env.filters["datetime"] = format_moment
+    app.jinja_env.filters["filesize"] = format_size

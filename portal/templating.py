@@ -13,6 +13,9 @@ def nl2br(text: str | None) -> Markup:
 
 def init_templating(app: Flask) -> None:
     from portal.models.user import ROLE_LABELS
+    from portal.web.display import excerpt, submission_rows
 
     app.jinja_env.filters["nl2br"] = nl2br
+    app.jinja_env.filters["excerpt"] = excerpt
+    app.jinja_env.globals["submission_rows"] = submission_rows
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
