@@ -76,6 +76,20 @@ def _configure(app: Flask, overrides: dict) -> None:
     if config_module.is_production(app.config):
         app.config["SESSION_COOKIE_SECURE"] = True
     _configure_audit_key(app)
+    _configure_clock(app)
+
+
+def _configure_clock(app: Flask) -> None:
+    """A demo's clock offset (`flask demo clock`) lives in a file; production has none."""
+    from portal import clock
+
+    path = clock.offset_file(app.config, app.instance_path)
+    if config_module.is_production(app.config):
+        clock.use_offset_file(None)
+        if path.exists():
+            app.logger.warning("Ignoring %s in production: the clock is the system's.", path)
+    else:
+        clock.use_offset_file(path)
 
 
 def _configure_secret_key(app: Flask) -> None:

@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
-
-from portal.config import is_production
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,16 +117,10 @@ def translate_compile() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(translate_cli)
-    from portal import demo
-    from portal.commands import calendar, complaints, mailsink, notices, outbox, users
+    from portal.commands import calendar, complaints, demo, mailsink, notices, outbox, users
 
     for area in (demo, complaints, outbox, notices, calendar, mailsink, users):
         app.cli.add_command(area.cli)
 
 
-def refuse_in_production() -> None:
-    if is_production(current_app.config):
-        raise click.ClickException("Refusing to run against a production configuration.")
-
-
-__all__ = ["refuse_in_production", "register_cli"]
+__all__ = ["register_cli"]

@@ -62,6 +62,8 @@ class Defaults:
     MAIL_SINK_DIR: str | None = None  # where `make run`'s SMTP sink writes messages
     MAIL_TIMEOUT = 30  # seconds for one SMTP connection attempt (the outbox retries later)
     NOTICE_DIR: str | None = None  # stored notice PDFs; None = <instance>/notices
+    # the demo clock's offset (`flask demo clock`); None = <instance>/clock_offset
+    CLOCK_OFFSET_FILE: str | None = None
     # Keys the audit chain (HMAC-SHA-256); kept out of the database. Required in production;
     # in development a random key is generated into <instance>/audit.key on first start.
     AUDIT_HMAC_KEY: str | None = None

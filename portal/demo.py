@@ -1,20 +1,16 @@
-"""`flask demo seed`: demo accounts and a small, realistic Chinese law firm."""
+"""Demo accounts and a small, realistic Chinese law firm (`flask demo seed`)."""
 
 from __future__ import annotations
 
 import os
 from datetime import date
 
-import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal.db import db, write_transaction
+from portal.db import db
 from portal.models.matter import Client, Matter
 from portal.models.user import Department, Role, User
 from portal.services.accounts import hash_password
-
-cli = AppGroup("demo", help="Demonstration data.")
 
 DEPARTMENTS = [
     ("litigation", "争议解决部", "Dispute Resolution"),
@@ -75,8 +71,9 @@ def _department(code: str | None, by_code: dict[str, Department]) -> int | None:
     return by_code[code].id if code else None
 
 
-def seed() -> bool:
-    """Create the demo firm; returns False (and changes nothing) when it already exists."""
+def seed(password: str) -> bool:
+    """Create the demo firm, every account signing in with `password`; returns False (and
+    changes nothing) when it already exists."""
     if db.session.scalar(select(User).where(User.username == "reception")):
         return False
     by_code: dict[str, Department] = {}
@@ -84,7 +81,7 @@ def seed() -> bool:
         by_code[code] = Department(name_zh=zh, name_en=en)
         db.session.add(by_code[code])
     db.session.flush()
-    password_hash = hash_password(demo_password())
+    password_hash = hash_password(password)
     people: dict[str, User] = {}
     for username, name, email, dept, roles, title in ACCOUNTS:
         user = User(username=username, name=name, email=email, title=title,
@@ -112,29 +109,3 @@ def seed() -> bool:
         ))
     db.session.flush()
     return True
-
-
-@cli.command("seed")
-@click.option("--complaints", "complaints", default=0, show_default=True,
-              type=click.IntRange(0, 200_000),
-              help="Also add this many registered complaints spread over the last five years "
-                   "(added on every run).")
-@click.option("--random-seed", default=2026, show_default=True, type=int,
-              help="Seed of the generated complaints (the same seed gives the same data).")
-def seed_command(complaints: int, random_seed: int) -> None:
-    """Create the demo accounts and firm (once; safe to run again)."""
-    from portal.cli import refuse_in_production
-    from portal.demo_complaints import seed_complaints
-
-    refuse_in_production()
-    with write_transaction():
-        created = seed()
-    click.echo("Demo data created." if created else "Demo data already present; nothing changed.")
-    click.echo(f"Demo accounts (password: {demo_password()}):")
-    for username, name, _email, _dept, roles, _title in ACCOUNTS:
-        click.echo(f"  {username:<14} {name}  {', '.join(sorted(r.value for r in roles))}")
-    if complaints:
-        with click.progressbar(length=complaints, label="Registered complaints") as bar:
-            references = seed_complaints(complaints, random_seed=random_seed, progress=bar.update)
-        click.echo(f"{len(references)} registered complaints added "
-                   f"({min(references)} … {max(references)}).")

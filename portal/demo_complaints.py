@@ -20,7 +20,9 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from portal.db import db, utcnow, write_transaction
+from portal import clock
+from portal.db import db, write_transaction
+from portal.demo import DEPARTMENTS, LAWYERS
 from portal.models.complaint import (
     Channel,
     Complaint,
@@ -137,7 +139,6 @@ class _Firm:
 
 
 def _firm() -> _Firm:
-    from portal.demo import DEPARTMENTS, LAWYERS
 
     by_name = {u.name: u for u in db.session.scalars(select(User))}
     by_username = {u.username: u for u in by_name.values() if u.username}
@@ -380,7 +381,7 @@ def seed_complaints(count: int, *, random_seed: int = 2026,
         return []
     already = db.session.scalar(select(func.count(Complaint.id))) or 0
     rng = random.Random(f"{random_seed}:{already}")  # a second run adds different complaints
-    now = utcnow()
+    now = clock.now()
     references: list[str] = []
     ids: list[int] = []
     generator = _Generator(rng, _firm(), _matter_numbers())

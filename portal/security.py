@@ -11,8 +11,8 @@ from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
-from portal import request_bodies
-from portal.db import db, utcnow
+from portal import clock, request_bodies
+from portal.db import db
 from portal.models.user import Role
 
 F = TypeVar("F", bound=Callable)
@@ -86,7 +86,7 @@ SEEN_AT_RESOLUTION = timedelta(seconds=30)
 
 def session_expired() -> bool:
     """Idle and absolute timeouts, checked on every request of a signed-in user."""
-    now = utcnow()
+    now = clock.now()
     started, seen = _parse(session.get("started_at")), _parse(session.get("seen_at"))
     config = current_app.config
     if started is None or seen is None:
@@ -101,7 +101,7 @@ def start_session() -> None:
     session.clear()  # a fresh session (and CSRF token) on every login
     if locale:
         session["locale"] = locale
-    now = utcnow().isoformat()
+    now = clock.now().isoformat()
     session["started_at"] = now
     session["seen_at"] = now
     session.permanent = True
@@ -115,7 +115,7 @@ def check_session_lifetime() -> None:
         session.clear()
         g.session_expired = True
         abort(current_app.login_manager.unauthorized())
-    now = utcnow()
+    now = clock.now()
     seen = _parse(session.get("seen_at"))
     if seen is None or now - seen >= SEEN_AT_RESOLUTION:
         # Rewriting the cookie on every request costs a signature and a Set-Cookie header;

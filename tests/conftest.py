@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
+from portal import clock as portal_clock
 from portal import create_app
 from portal.db import db, write_transaction
 
@@ -62,6 +63,7 @@ def app(tmp_path):
             "NOTICE_DIR": str(tmp_path / "notices"),
             "AUDIT_HMAC_KEY": "test-audit-key-" + "0" * 32,
             "AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
+            "CLOCK_OFFSET_FILE": str(tmp_path / "clock_offset"),
         }
     )
     app.test_client_class = Client
@@ -72,11 +74,30 @@ def app(tmp_path):
         from portal.demo import seed
 
         with write_transaction():
-            seed()
+            seed(DEMO_PASSWORD)
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _real_clock():
+    """Every test starts and ends on the system's time, whatever the one before it did."""
+    portal_clock.reset()
+    yield
+    portal_clock.reset()
+
+
+@pytest.fixture
+def clock():
+    """The portal's clock (portal.clock), frozen at the moment the test starts.
+
+    `clock.advance(timedelta(days=4))` moves every reader of the time (services, models'
+    defaults, sessions) forward at once; `clock.set(moment)` jumps to an aware moment.
+    """
+    portal_clock.set(portal_clock.now())
+    return portal_clock
 
 
 @pytest.fixture

@@ -11,12 +11,13 @@ import os
 import secrets
 import signal
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from aiosmtpd.controller import Controller
 from flask.cli import AppGroup
+
+from portal import clock
 
 cli = AppGroup("mailsink", help="A local SMTP sink for development.")
 
@@ -31,7 +32,7 @@ class MaildirSink:
         self.directory.mkdir(parents=True, exist_ok=True)
 
     def new_name(self) -> str:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = clock.now().strftime("%Y%m%dT%H%M%S%fZ")
         return f"{stamp}-{secrets.token_hex(4)}.eml"
 
     def store(self, data: bytes) -> Path:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date, format_time
 
-from portal.db import utcnow
+from portal import clock
 from portal.models.complaint import Complaint
 from portal.services.calendar import LOCAL_TZ, first_response_due
 
@@ -94,7 +94,7 @@ def firm_context(config: Mapping) -> dict:
 def acknowledgement_context(complaint: Complaint, config: Mapping,
                             now: datetime | None = None) -> dict:
     """Everything the acknowledgement (PDF and email) may show, as strings, lists and dicts."""
-    now = now or utcnow()
+    now = now or clock.now()
     languages = languages_for(complaint.language)
     reference = complaint.reference or f"D{complaint.id}"
     firm = firm_context(config)

@@ -15,7 +15,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, db, utcnow
+from portal import clock
+from portal.db import UTCDateTime, db
 from portal.models.user import Role, User
 
 
@@ -53,7 +54,7 @@ class AccessRequest(db.Model):
         String(12), default=AccessRequestStatus.PENDING, index=True
     )
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -16,7 +16,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, db, utcnow
+from portal import clock
+from portal.db import UTCDateTime, db
 from portal.models.user import User
 
 GENESIS = "0" * 64
@@ -29,7 +30,7 @@ class HashScheme(StrEnum):
 
 class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     actor_label: Mapped[str | None] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(50), index=True)

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import UTCDateTime, db, utcnow
+from portal import clock
+from portal.db import UTCDateTime, db
 
 
 class CalendarOverride(db.Model):
@@ -15,7 +16,7 @@ class CalendarOverride(db.Model):
     is_workday: Mapped[bool]
     note: Mapped[str | None] = mapped_column(String(200))
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class ConfirmedYear(db.Model):
@@ -23,4 +24,4 @@ class ConfirmedYear(db.Model):
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

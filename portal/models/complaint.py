@@ -29,7 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, db, utcnow
+from portal import clock
+from portal.db import UTCDateTime, db
 from portal.models.matter import Client, Matter
 from portal.models.user import Role, User
 
@@ -138,7 +139,7 @@ class ComplaintExclusion(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True)
     reason: Mapped[str] = mapped_column(String(30), default=ExclusionReason.PENDING_MATCH)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     user: Mapped[User] = relationship(lazy="joined")  # shown by name with the exclusion
 
@@ -187,8 +188,8 @@ class Complaint(db.Model):
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     complainant: Mapped[Client | None] = relationship()
     matter: Mapped[Matter | None] = relationship()
@@ -372,7 +373,7 @@ class Evidence(db.Model):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     complaint: Mapped[Complaint] = relationship(back_populates="evidence")
     uploaded_by: Mapped[User | None] = relationship()
@@ -392,7 +393,7 @@ class ConfirmationLink(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
     nonce: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(20))  # confirmed | correction
     complaint: Mapped[Complaint] = relationship()

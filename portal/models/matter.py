@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, db, utcnow
+from portal import clock
+from portal.db import UTCDateTime, db
 from portal.models.user import Department, User
 
 
@@ -20,7 +21,7 @@ class Client(db.Model):
     address: Mapped[str | None] = mapped_column(String(300))
     language: Mapped[str] = mapped_column(String(5), default="zh")  # zh | en
     organisation: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 matter_team = Table(

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, db, utcnow
+from portal import clock
+from portal.db import UTCDateTime, db
 from portal.models.complaint import Complaint
 
 
@@ -20,7 +21,7 @@ class Notice(db.Model):
     stored_name: Mapped[str] = mapped_column(String(120), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     complaint: Mapped[Complaint] = relationship()

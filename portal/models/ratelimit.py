@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import UTCDateTime, db, utcnow
+from portal import clock
+from portal.db import UTCDateTime, db
 
 
 class RateLimitHit(db.Model):
@@ -23,4 +24,4 @@ class RateLimitHit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     bucket: Mapped[str] = mapped_column(String(30))
     key: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)

@@ -11,7 +11,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, select
 
-from portal.db import begin_write, db, utcnow
+from portal import clock
+from portal.db import begin_write, db
 from portal.models.access_request import AccessRequest, AccessRequestKind
 from portal.models.user import LoginAttempt, Role, User
 from portal.services import approvals, audit
@@ -70,7 +71,7 @@ def is_throttled(username: str, ip: str, throttle: Throttle) -> bool:
     passwords from another machine; scoping it to the address keeps the owner's own
     computer usable while the attacker's is slowed down.
     """
-    since = utcnow() - throttle.window
+    since = clock.now() - throttle.window
     return (
         _recent_failures(since, username=username, ip=ip) >= throttle.per_account
         or _recent_failures(since, ip=ip) >= throttle.per_ip
@@ -79,7 +80,8 @@ def is_throttled(username: str, ip: str, throttle: Throttle) -> bool:
 
 def _forget_old_attempts(throttle: Throttle) -> None:
     """Attempts older than a few windows no longer count; the audit trail keeps the history."""
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - 4 * throttle.window))
+    cutoff = clock.now() - 4 * throttle.window
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff))
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ def change_password(user: User, new_hash: str | None) -> bool:
         audit.record("password.change_failed", actor=user)
         return False
     user.password_hash = new_hash
-    user.password_changed_at = utcnow()
+    user.password_changed_at = clock.now()
     user.rotate_session_token()
     audit.record("password.changed", actor=user, obj=user)
     return True
@@ -395,7 +397,7 @@ def reset_password(
     if approvals.approval_required():
         return UserChange(user, [approvals.request_password(actor, user, password_hash)])
     user.password_hash = password_hash
-    user.password_changed_at = utcnow()
+    user.password_changed_at = clock.now()
     user.rotate_session_token()
     audit.record("user.password_reset", actor=actor, obj=user)
     return UserChange(user, [])

@@ -13,8 +13,9 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from portal import clock
 from portal.config import second_partner_approval
-from portal.db import db, utcnow
+from portal.db import db
 from portal.models.access_request import AccessRequest, AccessRequestKind, AccessRequestStatus
 from portal.models.user import Role, User
 from portal.services import audit
@@ -49,7 +50,7 @@ def request_change(
     request = AccessRequest(
         kind=kind.value, user_id=user.id, roles=_role_values(roles or set()),
         password_hash=password_hash, status=AccessRequestStatus.PENDING.value,
-        requested_by_id=actor.id, requested_at=utcnow(),
+        requested_by_id=actor.id, requested_at=clock.now(),
     )
     db.session.add(request)
     db.session.flush()
@@ -117,7 +118,7 @@ def _close(ids: list[int], status: AccessRequestStatus, actor: User | None) -> i
         .where(AccessRequest.id.in_(ids),
                AccessRequest.status == AccessRequestStatus.PENDING.value)
         .values(status=status.value, decided_by_id=actor.id if actor else None,
-                decided_at=utcnow(), password_hash=None)
+                decided_at=clock.now(), password_hash=None)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
@@ -151,7 +152,7 @@ def _apply(request: AccessRequest, user: User, password_hash: str | None) -> Non
         user.set_roles(user.roles | request.role_set)
     if kind is AccessRequestKind.RESET_PASSWORD and password_hash:
         user.password_hash = password_hash
-        user.password_changed_at = utcnow()
+        user.password_changed_at = clock.now()
         user.rotate_session_token()
     db.session.flush()
 

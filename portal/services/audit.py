@@ -22,7 +22,8 @@ from pathlib import Path
 from flask import current_app, g, has_app_context
 from sqlalchemy import select, text
 
-from portal.db import db, in_write_transaction, utcnow
+from portal import clock
+from portal.db import db, in_write_transaction
 from portal.models.audit import GENESIS, AuditEvent, HashScheme
 from portal.models.user import User
 from portal.services import audit_checkpoints as checkpoints
@@ -98,7 +99,7 @@ def record(
 
 def _append(key: bytes, prev_hash: str, **fields) -> AuditEvent:
     event = AuditEvent(
-        at=utcnow(), prev_hash=prev_hash, scheme=HashScheme.HMAC_SHA256.value,
+        at=clock.now(), prev_hash=prev_hash, scheme=HashScheme.HMAC_SHA256.value,
         hash="pending-" + secrets.token_hex(28),  # unique placeholder until the id is known
         **fields,
     )

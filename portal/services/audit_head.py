@@ -19,7 +19,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.db import db, utcnow, write_transaction
+from portal import clock
+from portal.db import db, write_transaction
 from portal.models.audit import AuditEvent
 from portal.models.user import Role, User, UserRole
 from portal.services import audit, outbox
@@ -75,7 +76,7 @@ def _queue(partner: User, day: date, head: tuple[int, str]) -> bool:
 def mail_head_if_due() -> HeadMail | None:
     """Queue today's email of the head to every active partner with an address, unless it was
     done today already (or the trail is empty). Runs its own short write transaction."""
-    day = local_day(utcnow())
+    day = local_day(clock.now())
     if current_app.extensions.get(_DONE) == day or _mailed_on(day):
         current_app.extensions[_DONE] = day
         return None

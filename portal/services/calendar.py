@@ -15,18 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import holidays as holidays_lib
 from sqlalchemy import select
 
-from portal.db import db, utcnow
+from portal import clock
+from portal.db import db
 from portal.models.calendar import CalendarOverride, ConfirmedYear
 from portal.models.user import User
 from portal.services import audit
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = clock.LOCAL_TZ
 MIN_YEAR, MAX_YEAR = 2000, 2100  # what the portal accepts at all
 _CHINESE_NAMES = {h.value: h.chinese for h in chinese_calendar.Holiday}
 
@@ -152,7 +152,7 @@ def set_override(actor: User | None, day: date, is_workday: bool, note: str | No
     row.is_workday = is_workday
     row.note = note
     row.updated_by_id = actor.id if actor else None
-    row.updated_at = utcnow()
+    row.updated_at = clock.now()
     db.session.flush()
     audit.record(
         "calendar.override_set", actor=actor, object_type="calendar_override",
@@ -181,7 +181,7 @@ def confirm_year(actor: User | None, year: int) -> ConfirmedYear:
     if row is not None:
         return row
     row = ConfirmedYear(year=year, confirmed_by_id=actor.id if actor else None,
-                        confirmed_at=utcnow())
+                        confirmed_at=clock.now())
     db.session.add(row)
     db.session.flush()
     overrides = [d.isoformat() for d in db.session.scalars(

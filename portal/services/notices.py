@@ -18,7 +18,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from portal.db import db, discard_on_rollback, utcnow
+from portal import clock
+from portal.db import db, discard_on_rollback
 from portal.documents import acknowledgement_context, render, render_pdf
 from portal.models.complaint import Complaint
 from portal.models.notice import Notice
@@ -110,7 +111,7 @@ def store(complaint: Complaint, kind: str, pdf: bytes, actor: User | None = None
     discard_on_rollback(notice_dir() / stored_name)
     notice = Notice(complaint_id=complaint.id, kind=kind, version=version,
                     stored_name=stored_name, sha256=hashlib.sha256(pdf).hexdigest(),
-                    size=len(pdf), created_at=utcnow(),
+                    size=len(pdf), created_at=clock.now(),
                     created_by_id=actor.id if actor else None)
     db.session.add(notice)
     db.session.flush()

@@ -30,7 +30,8 @@ from flask_babel import gettext as _
 from flask_mail import Connection, Message
 from sqlalchemy import func, select, update
 
-from portal.db import db, utcnow, write_transaction
+from portal import clock
+from portal.db import db, write_transaction
 from portal.extensions import mail
 from portal.models.complaint import Complaint
 from portal.models.notice import Notice
@@ -94,7 +95,7 @@ def queue(*, kind: str, recipient: str, recipient_name: str | None, subject: str
         subject=subject.strip(), body_text=body_text, body_html=body_html,
         attachments=_check_attachments(attachments),
         complaint_id=complaint.id if complaint is not None else None,
-        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now(),
     )
     db.session.add(message)
     db.session.flush()
@@ -114,7 +115,7 @@ def resend(actor: User | None, message: OutboxMessage) -> OutboxMessage:
         subject=message.subject, body_text=message.body_text, body_html=message.body_html,
         attachments=[dict(spec) for spec in message.attachments or []],
         complaint_id=message.complaint_id, status=OutboxStatus.PENDING, attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=clock.now(),
     )
     db.session.add(copy)
     db.session.flush()
@@ -172,7 +173,7 @@ def _claim(message_id: int, now: datetime) -> bool:
 
 def deliver_due(now: datetime | None = None, limit: int = 20) -> int:
     """Send up to `limit` due messages; returns how many were sent. Commits per message."""
-    now = now or utcnow()
+    now = now or clock.now()
     sent = 0
     for message_id in _due_ids(now, limit):
         if not _claim(message_id, now):
@@ -202,7 +203,7 @@ def _deliver_one(message_id: int, now: datetime) -> bool:
 
 def _mark_sent(message: OutboxMessage, smtp_message_id: str) -> None:
     message.status = OutboxStatus.SENT
-    message.sent_at = utcnow()
+    message.sent_at = clock.now()
     message.message_id = smtp_message_id
     message.last_error = None
     message.attempts += 1

@@ -13,7 +13,8 @@ from wtforms import DateField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from portal.db import begin_write, db, utcnow
+from portal import clock
+from portal.db import begin_write, db
 from portal.i18n import client_language
 from portal.models.user import Role
 from portal.security import roles
@@ -85,7 +86,7 @@ def _check_year(year: int) -> None:
 def _requested_year(default_current: bool = True) -> int:
     raw = request.values.get("year")
     if (raw is None or raw == "") and default_current:
-        return calendar.local_day(utcnow()).year
+        return calendar.local_day(clock.now()).year
     if not raw or not raw.isdigit():
         abort(400)
     year = int(raw)

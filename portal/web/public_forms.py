@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import re
 import unicodedata
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -25,6 +25,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal import clock
 from portal.models.complaint import REMEDY_LABELS, Remedy
 from portal.services import addresses
 from portal.services.public_intake import plausible_phone
@@ -101,7 +102,7 @@ def email_address(form: FlaskForm, field: StringField) -> None:
 
 def not_in_future(form: FlaskForm, field: DateField) -> None:
     # A day of slack: the visitor's calendar may be ahead of the server's.
-    if field.data and field.data > date.today() + timedelta(days=1):
+    if field.data and field.data > clock.today() + timedelta(days=1):
         raise ValidationError(_l("This date is in the future."))
 
 

@@ -24,7 +24,7 @@ from portal.db import db, writes_by_default
 from portal.demo import seed
 from portal.models import Notice, OutboxMessage, OutboxStatus
 from portal.services import outbox
-from tests.conftest import AuthActions, Client
+from tests.conftest import DEMO_PASSWORD, AuthActions, Client
 from tests.smtp_fixture import point_app_at, start_smtp_server
 from tests.web.test_intake_support import HX, complete_draft, confirm_in_person
 
@@ -40,7 +40,7 @@ def build_app(folder: Path):
     app.test_client_class = Client
     with app.app_context(), writes_by_default():
         db.create_all()
-        seed()
+        seed(DEMO_PASSWORD)
         db.session.commit()
     return app
 

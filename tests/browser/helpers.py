@@ -86,6 +86,7 @@ def live_app_config(data_dir: Path) -> dict[str, Any]:
         "MAIL_SUPPRESS_SEND": False,
         "AUDIT_HMAC_KEY": "browser-test-audit-key-" + "0" * 32,
         "AUDIT_CHECKPOINT_DIR": str(data_dir / "audit-checkpoints"),
+        "CLOCK_OFFSET_FILE": str(data_dir / "clock_offset"),
     }
 
 
@@ -99,7 +100,7 @@ def start_live_server(data_dir: Path, overrides: dict[str, Any] | None = None) -
     app = create_app({**live_app_config(data_dir), **(overrides or {})})
     with app.app_context(), writes_by_default():
         db.create_all()
-        seed()
+        seed(DEMO_PASSWORD)
         db.session.commit()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in reports
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -1,0 +1,120 @@
+"""The one clock: every part of the portal reads the time through `now()` (or `today()`).
+
+Tests freeze or move it (`set`, `advance`, `reset`; the `clock` fixture in tests/conftest.py),
+so a test sees a deadline pass without waiting. A running demo moves it with
+`flask demo clock --advance 3d`, which writes an offset in seconds to CLOCK_OFFSET_FILE
+(default `<instance>/clock_offset`): every process of that instance (web server, outbox worker, CLI)
+reads the same file, so they all agree on the time. The file is re-read when it changes (one
+`stat` per call) and ignored in production, where the clock is the system's.
+See docs/architecture.md, "Time".
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # the firm's time zone: working days, references, notices
+OFFSET_FILE_NAME = "clock_offset"
+
+_fixed: datetime | None = None
+_offset = timedelta(0)
+_offset_file: Path | None = None
+_file_cache: tuple[int, timedelta] | None = None  # (st_mtime_ns, offset read)
+
+
+def now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    if _fixed is not None:
+        return _fixed
+    return datetime.now(UTC) + _offset + _file_offset()
+
+
+def today() -> date:
+    """Today's date in the firm's time zone."""
+    return now().astimezone(LOCAL_TZ).date()
+
+
+def set(moment: datetime) -> None:  # noqa: A001 - read as clock.set(...)
+    """Freeze the clock at `moment` (aware) until `reset()`."""
+    global _fixed
+    if moment.tzinfo is None:
+        raise ValueError("the clock needs an aware datetime")
+    _fixed = moment.astimezone(UTC)
+
+
+def advance(delta: timedelta) -> datetime:
+    """Move the clock forward by `delta` (frozen or running); returns the new time."""
+    global _fixed, _offset
+    if _fixed is not None:
+        _fixed += delta
+    else:
+        _offset += delta
+    return now()
+
+
+def reset() -> None:
+    """Back to the system's time (plus the instance's offset file, if one is in use)."""
+    global _fixed, _offset
+    _fixed, _offset = None, timedelta(0)
+
+
+# -- the demo's shared offset ------------------------------------------------------------
+
+def use_offset_file(path: Path | None) -> None:
+    """Read the demo offset from `path` (None: no offset file, as in production)."""
+    global _offset_file, _file_cache
+    _offset_file, _file_cache = (Path(path) if path else None), None
+
+
+def offset_file(config, instance_path: str | Path) -> Path:
+    """CLOCK_OFFSET_FILE, or <instance>/clock_offset."""
+    return Path(config.get("CLOCK_OFFSET_FILE") or Path(instance_path) / OFFSET_FILE_NAME)
+
+
+def _file_offset() -> timedelta:
+    global _file_cache
+    if _offset_file is None:
+        return timedelta(0)
+    try:
+        mtime = os.stat(_offset_file).st_mtime_ns
+    except FileNotFoundError:
+        return timedelta(0)
+    if _file_cache is None or _file_cache[0] != mtime:
+        _file_cache = (mtime, read_offset(_offset_file))
+    return _file_cache[1]
+
+
+def read_offset(path: Path) -> timedelta:
+    """The offset stored in `path` (whole seconds); zero when absent or unreadable."""
+    try:
+        return timedelta(seconds=int(Path(path).read_text().strip() or 0))
+    except (FileNotFoundError, ValueError):
+        return timedelta(0)
+
+
+def write_offset(path: Path, offset: timedelta) -> None:
+    """Store `offset` for every process of the instance (atomically: write, then rename)."""
+    path = Path(path)
+    if not offset:
+        path.unlink(missing_ok=True)
+        return
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(f"{int(offset.total_seconds())}\n")
+    os.replace(scratch, path)
+
+
+UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
+         "m": timedelta(minutes=1), "s": timedelta(seconds=1)}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'3d', '-2h', '1w', '90m', '45s' → timedelta; ValueError otherwise."""
+    text = text.strip().lower()
+    sign = -1 if text.startswith("-") else 1
+    number, unit = text.lstrip("+-")[:-1], text[-1:]
+    if unit not in UNITS or not number.isdigit():
+        raise ValueError(f"not a duration: {text!r} (use e.g. 3d, 12h, 90m, 1w)")
+    return sign * int(number) * UNITS[unit]
