@@ -48,6 +48,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     init_error_handlers(app)
 
+    from portal.services import notices
+
+    notices.register_attachments()  # the outbox attaches notices without importing them
+
     from portal.cli import register_cli
 
     register_cli(app)

@@ -134,6 +134,42 @@ def read_bytes(notice: Notice) -> bytes:
     return data
 
 
+# -- the outbox's attachment provider: a notice rendered when its email is first sent ------
+
+def _attachment_pending(spec: dict) -> bool:
+    return not spec.get("notice_id")
+
+
+def _prepare_attachment(message: OutboxMessage, spec: dict) -> Callable[[], bytes]:
+    if message.complaint is None:
+        raise NoticeError("a notice attachment needs a complaint")
+    kind = spec["notice_kind"]
+    context = context_for(message.complaint, kind)
+    return lambda: render_context(kind, context)
+
+
+def _store_attachment(message: OutboxMessage, spec: dict, pdf: bytes) -> dict:
+    notice = store(db.session.get(Complaint, message.complaint_id), spec["notice_kind"], pdf)
+    return {**spec, "notice_id": notice.id}
+
+
+def _load_attachment(spec: dict) -> tuple[str, str, bytes]:
+    notice = db.session.get(Notice, spec["notice_id"]) if spec.get("notice_id") else None
+    if notice is None:
+        raise NoticeError("the notice to attach was not issued")
+    return notice.filename, "application/pdf", read_bytes(notice)
+
+
+ATTACHMENTS = outbox.AttachmentProvider(
+    keys=frozenset({"notice_kind", "notice_id"}), pending=_attachment_pending,
+    prepare=_prepare_attachment, store=_store_attachment, load=_load_attachment)
+
+
+def register_attachments() -> None:
+    """At app start: the outbox asks this module for notice attachments."""
+    outbox.register_attachments("notice", ATTACHMENTS)
+
+
 def queue_acknowledgement(actor: User | None, complaint: Complaint) -> OutboxMessage | None:
     """Queue the bilingual acknowledgement email (the PDF is rendered later, by the worker).
 

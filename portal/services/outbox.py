@@ -6,8 +6,9 @@ is ever sent. The worker (`flask outbox work`) calls `deliver_due()`, which
 * claims one due message at a time with a conditional UPDATE (status pending → sending, or a
   'sending' row whose lease ran out) and commits the claim before talking SMTP, so two
   workers never send the same message;
-* renders a notice attachment the first time the message is sent and writes the notice id
-  back into the message, so retries and resends attach the very same version;
+* asks an attachment provider (`register_attachments`; the notices register theirs at app
+  start) to produce an attachment the first time the message is sent, and writes what the
+  provider stored back into the message, so retries and resends attach the very same bytes;
 * marks the message sent, or counts the failure and retries with exponential backoff
   (OUTBOX_BACKOFF_SECONDS × 2^(attempts−1), at most one hour), until OUTBOX_MAX_ATTEMPTS
   turns it `dead` and every active partner with an email address is alerted.
@@ -20,6 +21,8 @@ that another worker claims again after the lease (at-least-once in that one case
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.policy import compat32
 from pathlib import Path
@@ -34,7 +37,6 @@ from portal import clock
 from portal.db import db, write_transaction
 from portal.extensions import mail
 from portal.models.complaint import Complaint
-from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.models.user import Role, User, UserRole
 from portal.services import addresses, audit
@@ -43,11 +45,42 @@ ALERT_KIND = "alert.mail_dead"
 OUTBOX_ID_HEADER = "X-Redress-Message-Id"
 MAX_BACKOFF = timedelta(hours=1)
 SUBJECT_MAX, NAME_MAX = 200, 100  # the column sizes
-ATTACHMENT_KEYS = {"notice_kind", "notice_id", "path", "filename", "content_type"}
+FILE_ATTACHMENT_KEYS = frozenset({"path", "filename", "content_type"})
 
 
 class OutboxError(ValueError):
     """The message cannot be queued or resent as asked."""
+
+
+@dataclass(frozen=True)
+class AttachmentProvider:
+    """Produces an attachment the first time its message is sent (a notice PDF, say).
+
+    The outbox knows nothing of what it attaches: an attachment spec using one of a
+    provider's `keys` belongs to that provider. Before sending, when `pending(spec)`, the
+    outbox calls `prepare(message, spec)` in a read transaction; it returns a function that
+    renders the bytes touching no database, which the outbox runs with no transaction open;
+    then `store(message, spec, data)` runs in a short write and returns the spec to keep, from
+    which `load(spec)` later returns (filename, content type, bytes).
+    """
+
+    keys: frozenset[str]
+    pending: Callable[[dict], bool]
+    prepare: Callable[[OutboxMessage, dict], Callable[[], bytes]]
+    store: Callable[[OutboxMessage, dict, bytes], dict]
+    load: Callable[[dict], tuple[str, str, bytes]]
+
+
+_PROVIDERS: dict[str, AttachmentProvider] = {}
+
+
+def register_attachments(name: str, provider: AttachmentProvider) -> None:
+    """Called at app start by the module that owns a kind of attachment."""
+    _PROVIDERS[name] = provider
+
+
+def _provider_for(spec: dict) -> AttachmentProvider | None:
+    return next((p for p in _PROVIDERS.values() if p.keys & spec.keys()), None)
 
 
 # -- queueing -------------------------------------------------------------------------
@@ -69,11 +102,12 @@ def normalise_address(address: str) -> str:
 
 def _check_attachments(attachments: list[dict] | None) -> list[dict]:
     checked = []
+    allowed = FILE_ATTACHMENT_KEYS.union(*(p.keys for p in _PROVIDERS.values()))
     for spec in attachments or []:
-        if not isinstance(spec, dict) or not spec.keys() <= ATTACHMENT_KEYS:
+        if not isinstance(spec, dict) or not spec.keys() <= allowed:
             raise OutboxError(f"unknown attachment specification: {spec!r}")
-        if not ("notice_kind" in spec or spec.get("notice_id") or spec.get("path")):
-            raise OutboxError("an attachment names a notice or a file")
+        if _provider_for(spec) is None and not spec.get("path"):
+            raise OutboxError("an attachment names a file or what a provider produces")
         _single_line(spec.get("filename"), "attachment filename")
         _single_line(spec.get("content_type"), "attachment content type")
         checked.append(dict(spec))
@@ -187,7 +221,7 @@ def _deliver_one(message_id: int, now: datetime) -> bool:
     """Claimed already. Rendering and SMTP happen with no transaction open: a slow PDF or a
     slow mail server never holds a lock that the portal's pages wait for."""
     try:
-        _issue_missing_notices(message_id)
+        _produce_pending_attachments(message_id)
         email = _build(db.session.get(OutboxMessage, message_id, populate_existing=True))
         db.session.commit()  # end the read before talking to the mail server
         _send(email)
@@ -211,27 +245,22 @@ def _mark_sent(message: OutboxMessage, smtp_message_id: str) -> None:
             {"message_id": message.id, "kind": message.kind, "attempts": message.attempts})
 
 
-def _issue_missing_notices(message_id: int) -> None:
-    """A notice attachment is rendered the first time its message is sent: the context is
-    read, the PDF rendered with no transaction open, then stored in a short write, so that
-    retries and resends attach the very same version."""
-    from portal.services import notices
-
+def _produce_pending_attachments(message_id: int) -> None:
+    """A provider's attachment is produced the first time its message is sent: what it needs
+    is read, the bytes rendered with no transaction open, then stored in a short write, so
+    that retries and resends attach the very same bytes."""
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     for index, spec in enumerate(message.attachments or []):
-        if "notice_kind" not in spec or spec.get("notice_id"):
+        provider = _provider_for(spec)
+        if provider is None or not provider.pending(spec):
             continue
-        if message.complaint is None:
-            raise OutboxError("a notice attachment needs a complaint")
-        kind, complaint_id = spec["notice_kind"], message.complaint_id
-        context = notices.context_for(message.complaint, kind)
+        render = provider.prepare(message, spec)
         db.session.commit()  # end the read: rendering takes a while
-        pdf = notices.render_context(kind, context)
+        data = render()
         with write_transaction():
             message = db.session.get(OutboxMessage, message_id)
-            notice = notices.store(db.session.get(Complaint, complaint_id), kind, pdf)
             specs = [dict(s) for s in message.attachments]
-            specs[index] = {**spec, "notice_id": notice.id}
+            specs[index] = provider.store(message, spec, data)
             message.attachments = specs  # a new list, so the JSON column is written
 
 
@@ -290,14 +319,8 @@ def _alert_partners(message: OutboxMessage) -> list[int]:
 # -- building and sending with Flask-Mail ------------------------------------------------
 
 def _attachment(spec: dict) -> tuple[str, str, bytes]:
-    from portal.services import notices
-
-    if "notice_kind" in spec or spec.get("notice_id"):
-        notice = db.session.get(Notice, spec["notice_id"]) if spec.get("notice_id") else None
-        if notice is None:
-            raise OutboxError("the notice to attach was not issued")
-        return notice.filename, "application/pdf", notices.read_bytes(notice)
-    return _file_attachment(spec)
+    provider = _provider_for(spec)
+    return provider.load(spec) if provider is not None else _file_attachment(spec)
 
 
 def _file_attachment(spec: dict) -> tuple[str, str, bytes]:
