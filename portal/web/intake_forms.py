@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 from flask_wtf import FlaskForm
@@ -178,7 +179,9 @@ class EvidenceForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.category.choices = category_choices()
+        # No default: a fee invoice was once filed as an engagement contract because the
+        # first kind was preselected. The empty first option makes it a real choice.
+        self.category.choices = [("", _("Choose the kind of evidence"))] + category_choices()
 
 
 class ConfirmForm(FlaskForm):

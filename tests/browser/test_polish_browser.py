@@ -159,3 +159,27 @@ def test_a_complaint_prints_as_one_clean_record(live_server, page):
     pdf = page.pdf(format="A4")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert 1 <= pages <= 2, pages
+
+
+def test_the_kind_of_evidence_must_be_chosen(live_server, page, tmp_path):
+    key = _draft(live_server)
+    login(page, "reception")
+    page.goto(f"/complaints/{key}")
+    section = page.locator("#section-evidence")
+    expect(section.locator("#evidence-category")).to_have_value("")
+    receipt = tmp_path / "发票.txt"
+    receipt.write_text("律师费发票 20,000 元", encoding="utf-8")
+    section.locator("#evidence-file").set_input_files(str(receipt))
+    section.locator("button[type=submit]").click()
+    error = section.locator("#evidence-category-error")
+    expect(error).to_be_visible()
+    expect(error).to_have_attribute("role", "alert")
+    expect(section.locator("tbody tr")).to_have_count(0)
+    check_page(page)
+    section = page.locator("#section-evidence")
+    section.locator("#evidence-file").set_input_files(str(receipt))
+    section.locator("#evidence-category").select_option("fee_receipts")
+    section.locator("button[type=submit]").click()
+    row = section.locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("字节")  # the size through Babel units, in Chinese
