@@ -1,5 +1,8 @@
 """The acknowledgement notice's context: plain data only, both languages side by side.
 
+It formats the facts the service gathered (`notices.acknowledgement_facts`: strings, dates,
+numbers); it imports no model and computes nothing about the complaint itself.
+
 The PDF and the email are bilingual by design (the client's language first), so labels are
 written here and in templates/pdf/ in both languages rather than going through gettext.
 """
@@ -12,8 +15,7 @@ from datetime import date, datetime
 from babel.dates import format_date, format_time
 
 from portal import clock
-from portal.models.complaint import Complaint
-from portal.services.calendar import LOCAL_TZ, first_response_due
+from portal.clock import LOCAL_TZ
 
 LANGUAGES = ("zh", "en")
 BABEL_LOCALES = {"zh": "zh_CN", "en": "en_GB"}
@@ -47,9 +49,9 @@ def bilingual_moment(moment: datetime | None) -> dict | None:
         return None
     local = moment.astimezone(LOCAL_TZ)
     text = bilingual_date(local.date())
-    clock = format_time(local, "HH:mm", locale="en_GB")
+    hour = format_time(local, "HH:mm", locale="en_GB")
     return {**text, "iso": local.isoformat(timespec="minutes"),
-            "zh": f"{text['zh']} {clock}", "en": f"{text['en']}, {clock}"}
+            "zh": f"{text['zh']} {hour}", "en": f"{text['en']}, {hour}"}
 
 
 def _period(start: date | None, end: date | None) -> dict | None:
@@ -63,24 +65,12 @@ def _period(start: date | None, end: date | None) -> dict | None:
             "zh": f"{first['zh']}至{last['zh']}", "en": f"{first['en']} to {last['en']}"}
 
 
-def _deadline(complaint: Complaint, config: Mapping) -> dict | None:
-    working_days = int(config.get("FIRST_RESPONSE_WORKING_DAYS", 3))
-    due, provisional = complaint.first_response_due, complaint.deadline_provisional
-    if due is None and complaint.received_at is not None:
-        computed = first_response_due(complaint.received_at, working_days)
-        due, provisional = computed.due, computed.provisional
-    if due is None:
+def _deadline(deadline: Mapping | None) -> dict | None:
+    if not deadline or deadline.get("due") is None:
         return None
-    return {**bilingual_date(due, "full"), "working_days": working_days,
-            "provisional": bool(provisional)}
-
-
-def _matter(complaint: Complaint) -> dict | None:
-    matter = complaint.matter
-    if matter is None:
-        return None
-    return {"reference": matter.reference, "title": matter.title,
-            "case_number": matter.case_number or ""}
+    return {**bilingual_date(deadline["due"], "full"),
+            "working_days": int(deadline["working_days"]),
+            "provisional": bool(deadline["provisional"])}
 
 
 def firm_context(config: Mapping) -> dict:
@@ -91,12 +81,13 @@ def firm_context(config: Mapping) -> dict:
     }
 
 
-def acknowledgement_context(complaint: Complaint, config: Mapping,
+def acknowledgement_context(facts: Mapping, config: Mapping,
                             now: datetime | None = None) -> dict:
-    """Everything the acknowledgement (PDF and email) may show, as strings, lists and dicts."""
+    """Everything the acknowledgement (PDF and email) may show, as strings, lists and dicts,
+    from the plain `facts` the service gathered."""
     now = now or clock.now()
-    languages = languages_for(complaint.language)
-    reference = complaint.reference or f"D{complaint.id}"
+    languages = languages_for(facts.get("language"))
+    reference = facts["reference"]
     firm = firm_context(config)
     return {
         "kind": "acknowledgement",
@@ -108,17 +99,17 @@ def acknowledgement_context(complaint: Complaint, config: Mapping,
         "created_iso": now.astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
         "issued": bilingual_date(now.astimezone(LOCAL_TZ).date()),
         "reference": reference,
-        "received": bilingual_moment(complaint.received_at),
-        "complainant_name": complaint.complainant.name if complaint.complainant else "",
-        "respondents": [user.name for user in complaint.respondents],
-        "matter": _matter(complaint),
-        "narrative": complaint.narrative or "",
-        "occurred": _period(complaint.occurred_on, complaint.occurred_until),
-        "place": complaint.occurred_place or "",
+        "received": bilingual_moment(facts.get("received_at")),
+        "complainant_name": facts.get("complainant_name") or "",
+        "respondents": list(facts.get("respondents") or []),
+        "matter": dict(facts["matter"]) if facts.get("matter") else None,
+        "narrative": facts.get("narrative") or "",
+        "occurred": _period(facts.get("occurred_on"), facts.get("occurred_until")),
+        "place": facts.get("place") or "",
         "remedies": [{"code": code, **REMEDY_NAMES.get(code, {"zh": code, "en": code})}
-                     for code in complaint.remedies_sought or []],
-        "remedy_details": complaint.remedy_details or "",
-        "deadline": _deadline(complaint, config),
+                     for code in facts.get("remedies") or []],
+        "remedy_details": facts.get("remedy_details") or "",
+        "deadline": _deadline(facts.get("deadline")),
         "contact": {"email": firm["email"], "phone": firm["phone"]},
         "firm": firm,
     }

@@ -26,16 +26,46 @@ from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage
 from portal.models.user import User
 from portal.services import audit, outbox
+from portal.services.calendar import first_response_due
 
 
 class NoticeError(Exception):
     """Unknown kind, or a stored notice that no longer matches its SHA-256."""
 
 
+def acknowledgement_facts(complaint: Complaint, config: Mapping) -> dict:
+    """What the acknowledgement may say about `complaint`, as plain data for the document
+    (strings, dates, numbers; never a model). The deadline is the one on record, or, for a
+    complaint not registered yet, the one registration would set."""
+    working_days = int(config.get("FIRST_RESPONSE_WORKING_DAYS", 3))
+    due, provisional = complaint.first_response_due, complaint.deadline_provisional
+    if due is None and complaint.received_at is not None:
+        computed = first_response_due(complaint.received_at, working_days)
+        due, provisional = computed.due, computed.provisional
+    matter = complaint.matter
+    return {
+        "reference": complaint.reference or f"D{complaint.id}",
+        "language": complaint.language,
+        "received_at": complaint.received_at,
+        "complainant_name": complaint.complainant.name if complaint.complainant else "",
+        "respondents": [user.name for user in complaint.respondents],
+        "matter": {"reference": matter.reference, "title": matter.title,
+                   "case_number": matter.case_number or ""} if matter else None,
+        "narrative": complaint.narrative or "",
+        "occurred_on": complaint.occurred_on, "occurred_until": complaint.occurred_until,
+        "place": complaint.occurred_place or "",
+        "remedies": list(complaint.remedies_sought or []),
+        "remedy_details": complaint.remedy_details or "",
+        "deadline": {"due": due, "provisional": bool(provisional),
+                     "working_days": working_days} if due else None,
+    }
+
+
 @dataclass(frozen=True)
 class NoticeKind:
     template: str
-    context: Callable[[Complaint, Mapping], dict]
+    facts: Callable[[Complaint, Mapping], dict]  # the service's part: plain data
+    context: Callable[[Mapping, Mapping], dict]  # the document's part: formatting
     email: str  # templates/emails/<email>.txt and .html
     subject: dict[str, str]
 
@@ -43,6 +73,7 @@ class NoticeKind:
 KINDS: dict[str, NoticeKind] = {
     "acknowledgement": NoticeKind(
         template="pdf/acknowledgement.html",
+        facts=acknowledgement_facts,
         context=acknowledgement_context,
         email="acknowledgement",
         subject={"zh": "投诉受理通知", "en": "Acknowledgement of your complaint"},
@@ -67,7 +98,8 @@ def path_of(notice: Notice) -> Path:
 
 
 def context_for(complaint: Complaint, kind: str) -> dict:
-    return kind_of(kind).context(complaint, current_app.config)
+    notice = kind_of(kind)
+    return notice.context(notice.facts(complaint, current_app.config), current_app.config)
 
 
 def render_fresh(complaint: Complaint, kind: str) -> bytes:

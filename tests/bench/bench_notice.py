@@ -29,6 +29,7 @@ from pypdf import PdfReader
 from portal.config import Defaults
 from portal.documents import acknowledgement_context, harfbuzz_subset_available, render_pdf
 from portal.models import Client, Complaint, Matter, User
+from portal.services.notices import acknowledgement_facts
 
 CST = timezone(timedelta(hours=8))
 MAX_RATIO = 1.5
@@ -69,8 +70,10 @@ def complaint(latin: bool) -> Complaint:
 def contexts() -> tuple[dict, dict, dict]:
     """(bilingual, Latin in two columns, English only)."""
     now = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
-    bilingual = acknowledgement_context(complaint(latin=False), CONFIG, now=now)
-    latin = acknowledgement_context(complaint(latin=True), CONFIG, now=now)
+    bilingual, latin = (
+        acknowledgement_context(acknowledgement_facts(complaint(latin=latin), CONFIG), CONFIG,
+                                now=now)
+        for latin in (False, True))
     latin_two = {**latin, "languages": ["en", "en"], "language": "en", "lang_tag": "en"}
     english = {**latin, "languages": ["en"], "language": "en", "lang_tag": "en"}
     return bilingual, latin_two, english

@@ -19,12 +19,12 @@ from portal.documents import (
     DocumentError,
     RefusedResource,
     StaticOnlyFetcher,
-    acknowledgement_context,
     harfbuzz_subset_available,
     html_to_pdf,
     render,
     render_pdf,
 )
+from portal.documents.acknowledgement import acknowledgement_context
 from portal.documents.pdf import png_up_encode
 from portal.models import AuditEvent, Client, Complaint, Matter, Notice, State, User
 from portal.services import calendar, notices
@@ -90,13 +90,35 @@ def test_rendering_never_takes_the_fonttools_path(ctx, monkeypatch):
 
     monkeypatch.setattr(fonts.Font, "_fonttools_subset", fallback)
     assert render_pdf("acknowledgement.html",
-                      acknowledgement_context(make_complaint(), ctx.config)).startswith(b"%PDF")
+                      notices.context_for(make_complaint(), "acknowledgement")).startswith(b"%PDF")
 
 
 # -- the acknowledgement ----------------------------------------------------------------
 
+def test_documents_import_no_model_and_no_service():
+    import ast
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "portal" / "documents"
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(("portal.models", "portal.services")), (
+                    path.name, node.module)
+
+
+def test_the_document_formats_the_deadline_the_service_gives_it(ctx):
+    """The document does not recompute the deadline: it shows the one in its facts."""
+    facts = notices.acknowledgement_facts(make_complaint(), ctx.config)
+    facts["deadline"] = {"due": date(2026, 11, 2), "provisional": True, "working_days": 2}
+    deadline = acknowledgement_context(facts, ctx.config)["deadline"]
+    assert (deadline["iso"], deadline["provisional"], deadline["working_days"]) == (
+        "2026-11-02", True, 2)
+    assert acknowledgement_context({**facts, "deadline": None}, ctx.config)["deadline"] is None
+
+
 def test_context_is_plain_data(ctx):
-    context = acknowledgement_context(make_complaint(), ctx.config)
+    context = notices.context_for(make_complaint(), "acknowledgement")
 
     def check(value, path="context"):
         if isinstance(value, dict):
@@ -118,7 +140,7 @@ def test_context_is_plain_data(ctx):
 def test_acknowledgement_pdf_holds_both_languages_reference_and_deadline(ctx, tmp_path):
     complaint = make_complaint()
     assert complaint.first_response_due == date(2026, 10, 10)  # after the holiday, a Saturday
-    pdf = render_pdf("acknowledgement.html", acknowledgement_context(complaint, ctx.config))
+    pdf = render_pdf("acknowledgement.html", notices.context_for(complaint, "acknowledgement"))
     text = pdftotext(pdf)
     flat = re.sub(r"\s+", "", text)
     assert "TS-2026-00042" in text
@@ -153,7 +175,7 @@ def test_acknowledgement_pdf_holds_both_languages_reference_and_deadline(ctx, tm
 
 def test_english_client_gets_english_first(ctx):
     complaint = make_complaint(language="en", reference="TS-2026-00043")
-    pdf = render_pdf("acknowledgement.html", acknowledgement_context(complaint, ctx.config))
+    pdf = render_pdf("acknowledgement.html", notices.context_for(complaint, "acknowledgement"))
     flat = re.sub(r"\s+", "", pdftotext(pdf))
     assert flat.index("DearEmilyCarter") < flat.index("尊敬的EmilyCarter")
     reader = PdfReader(io.BytesIO(pdf))
@@ -166,7 +188,7 @@ def test_embedded_font_decodes_to_a_valid_font(ctx, tmp_path):
     from fontTools.ttLib import TTFont
 
     pdf = render_pdf("acknowledgement.html",
-                     acknowledgement_context(make_complaint(), ctx.config))
+                     notices.context_for(make_complaint(), "acknowledgement"))
     reader = PdfReader(io.BytesIO(pdf))
     font = next(iter(reader.pages[0]["/Resources"]["/Font"].values())).get_object()
     descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
