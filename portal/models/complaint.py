@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import pgettext
+from flask_babel import lazy_pgettext
 from sqlalchemy import (
     JSON,
     Column,
@@ -50,6 +50,9 @@ class State(StrEnum):
     FOLLOW_UP = "follow_up"
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
+    # A draft that never became a complaint (a duplicate, a test, an abandoned call): kept,
+    # with who discarded it and why, for the audit; not the client's withdrawal.
+    DISCARDED = "discarded"
 
 
 STATE_LABELS = {
@@ -67,6 +70,7 @@ STATE_LABELS = {
     State.FOLLOW_UP: _l("Follow-up"),
     State.CLOSED: _l("Closed"),
     State.WITHDRAWN: _l("Withdrawn"),
+    State.DISCARDED: _l("Discarded"),
 }
 
 
@@ -104,7 +108,7 @@ REMEDY_LABELS = {
     Remedy.PARTIAL_REFUND: _l("Partial fee refund"),
     Remedy.FULL_REFUND: _l("Full fee refund"),
     Remedy.FREE_FOLLOW_UP: _l("Free follow-up service"),
-    Remedy.OTHER: lambda: pgettext("remedy", "Other"),
+    Remedy.OTHER: lazy_pgettext("remedy", "Other"),
 }
 
 
@@ -180,6 +184,12 @@ class Complaint(db.Model):
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     confirmation_override_reason: Mapped[str | None] = mapped_column(Text)
     correction_requested: Mapped[str | None] = mapped_column(Text)
+    # Why the client confirmed in a way that does not match the channel (phone call, walk-in).
+    confirmation_note: Mapped[str | None] = mapped_column(Text)
+
+    discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    discard_reason: Mapped[str | None] = mapped_column(Text)
 
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_response_due: Mapped[date | None]
@@ -197,6 +207,7 @@ class Complaint(db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
     confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    discarded_by: Mapped[User | None] = relationship(foreign_keys=[discarded_by_id])
     evidence: Mapped[list[Evidence]] = relationship(
         back_populates="complaint", order_by="Evidence.id", cascade="all, delete-orphan"
     )
@@ -358,7 +369,7 @@ EVIDENCE_CATEGORY_LABELS = {
     EvidenceCategory.CASE_DOCUMENTS: _l("Case documents"),
     EvidenceCategory.COMMUNICATIONS: _l("Communications (email, WeChat, minutes)"),
     EvidenceCategory.FEE_RECEIPTS: _l("Fee receipts"),
-    EvidenceCategory.OTHER: lambda: pgettext("evidence", "Other"),
+    EvidenceCategory.OTHER: lazy_pgettext("evidence", "Other"),
 }
 
 
