@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -180,3 +180,19 @@ def _keep_new_files(session: Session) -> None:
 def _discard_new_files(session: Session) -> None:
     for path in session.info.pop(_NEW_FILES, []):
         Path(path).unlink(missing_ok=True)
+
+
+# --- searching text ---------------------------------------------------------------------------
+
+LIKE_ESCAPE = "\\"
+
+
+def like_escape(text: str) -> str:
+    """`text` with LIKE's wildcards (% and _) and the escape character taken literally."""
+    return (text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+            .replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_"))
+
+
+def contains(column, text: str):
+    """Case-insensitive "column contains text", wildcards in `text` taken literally."""
+    return func.lower(column).like(f"%{like_escape(text.lower())}%", escape=LIKE_ESCAPE)

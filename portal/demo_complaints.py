@@ -1,7 +1,7 @@
 """`flask demo seed --complaints N`: years of realistic registered complaints (load tests, demos).
 
 The complaints are written as rows, not through the intake screens, but consistently with
-registration (services/intake.py `register`): each gets a reference `TS-<year>-<number>` taken
+registration (`services/intake/registration.py`): each gets a reference `TS-<year>-<number>`
 from that year's `ReferenceCounter` (so a complaint registered afterwards continues the series),
 and its `first_response_due` from the working-day calendar. No acknowledgement is queued: these
 complaints were answered long ago, and the outbox must not mail thousands of made-up clients.
@@ -335,7 +335,8 @@ def _received_times(rng: random.Random, count: int, now: datetime) -> list[datet
 
 def _reserve_numbers(year: int, count: int) -> int:
     """Advance the year's counter by `count`; return the first number reserved."""
-    from portal.services.intake import IntakeError, next_reference
+    from portal.services.intake.errors import IntakeError
+    from portal.services.intake.registration import next_reference
 
     # next_reference creates and locks the year's row, and takes one number; take the rest.
     first = int(next_reference(year).rsplit("-", 1)[1])

@@ -8,8 +8,7 @@ from flask_login import current_user
 
 from portal.extensions import babel
 from portal.formatting import format_day, format_moment, format_size
-
-LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+from portal.locales import DEFAULT_LOCALE, LANGUAGE_NAMES, html_lang, language_of, locale_of
 
 
 def select_locale() -> str:
@@ -20,23 +19,22 @@ def select_locale() -> str:
         return current_user.locale
     if session.get("locale") in supported:
         return session["locale"]
-    return request.accept_languages.best_match(supported, default="zh_CN") or "zh_CN"
+    return request.accept_languages.best_match(supported, default=DEFAULT_LOCALE) or DEFAULT_LOCALE
 
 
 def current_locale() -> str:
     """The configured code of the active locale (Babel spells zh_CN as zh_Hans_CN)."""
-    locale = get_locale()
-    return "zh_CN" if locale is not None and locale.language == "zh" else "en"
+    return locale_of(language_of(get_locale()))
 
 
 def language_code() -> str:
     """The HTML lang attribute for the current locale."""
-    return "zh-CN" if current_locale() == "zh_CN" else "en"
+    return html_lang(current_locale())
 
 
 def client_language() -> str:
     """Clients are recorded as zh or en; staff pages use zh_CN or en."""
-    return "zh" if current_locale() == "zh_CN" else "en"
+    return language_of(current_locale())
 
 
 def join_list(items) -> str:
@@ -44,7 +42,7 @@ def join_list(items) -> str:
     from babel.lists import format_list
 
     words = [str(item) for item in items if item]
-    return format_list(words, locale=get_locale() or "zh_CN") if words else ""
+    return format_list(words, locale=get_locale() or DEFAULT_LOCALE) if words else ""
 
 
 def init_i18n(app: Flask) -> None:

@@ -41,7 +41,8 @@ def import_command(file: str) -> None:
         with force_locale("en"):
             data = transfer.load_json(file)
             begin_write()
-            result = transfer.import_complaint(data)
+            result = transfer.import_complaint(
+                data, working_days=int(current_app.config["FIRST_RESPONSE_WORKING_DAYS"]))
         db.session.commit()
     except transfer.ImportRejected as rejected:
         _fail(rejected.errors)

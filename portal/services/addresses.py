@@ -106,3 +106,17 @@ def format_address(name: str | None, address: str, header: str = "To") -> str:
     if len(address) + 3 > LINE_MAX:
         return address  # the address alone fills a line: leave the name out
     return "\r\n ".join([*_encoded_words(name), f"<{address}>"])
+
+
+# Phone numbers: digits with the usual separators, an optional extension ("ext. 12", "转 12").
+_PHONE = re.compile(r"^\+?[0-9\s().\-/]{5,30}(\s*(ext\.?|x|#|转|分机)\s*[0-9]{1,6})?$", re.I)
+PHONE_MAX = 40
+
+
+def plausible_phone(value: str | None) -> bool:
+    """The one phone rule (staff intake, the public form, the import): a loose check, 5 to
+    20 digits with the usual separators and an extension, at most 40 characters."""
+    if not value or len(value) > PHONE_MAX:
+        return False
+    digits = sum(ch.isdigit() for ch in value)
+    return bool(_PHONE.match(value)) and 5 <= digits <= 20

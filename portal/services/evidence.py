@@ -28,7 +28,7 @@ from portal.db import db, discard_on_rollback
 from portal.models.complaint import Complaint, Evidence, EvidenceCategory
 from portal.models.user import User
 from portal.services import audit
-from portal.services.intake import IntakeError
+from portal.services.intake.errors import IntakeError
 
 CHUNK = 64 * 1024
 

@@ -33,10 +33,6 @@ from portal.services import audit
 
 log = logging.getLogger(__name__)
 
-_PHONE = re.compile(
-    r"^\+?[0-9\s().\-/]{5,30}(\s*(ext\.?|x|#|转|分机)\s*[0-9]{1,6})?$", re.IGNORECASE
-)
-
 BUCKET = "public_form"
 WINDOW = timedelta(hours=1)
 
@@ -94,12 +90,6 @@ def named_staff(text: str | None) -> list[User]:
                                User.id.in_(by_alias)))
         .order_by(User.id)
     ))
-
-
-def plausible_phone(value: str) -> bool:
-    """A loose check: digits with the usual separators, 5 to 20 digits, an extension."""
-    digits = sum(ch.isdigit() for ch in value)
-    return bool(_PHONE.match(value)) and 5 <= digits <= 20
 
 
 def visitor_key(address: str, secret: str | bytes) -> str:

@@ -24,7 +24,7 @@ from portal.models.matter import Client, Matter
 from portal.models.notice import Notice
 from portal.models.user import User
 from portal.services import addresses, audit
-from portal.services.public_intake import plausible_phone
+from portal.services.addresses import plausible_phone
 
 FORMAT = "redress.complaint/1"
 ACTOR_LABEL = "import"
@@ -389,7 +389,7 @@ def parse(data: Any) -> ImportData:
 
 def _check_complete(check: _Checker, parsed: ImportData) -> None:
     """What registration needs, named by field (the intake service enforces it again)."""
-    from portal.services.intake import REMEDIES_NEEDING_DETAILS
+    from portal.services.intake.completeness import REMEDIES_NEEDING_DETAILS
 
     paths = {error.path.split(".")[0].split("[")[0] for error in check.errors}
     person = parsed.complainant
@@ -524,7 +524,7 @@ def _new_matter(data: MatterData) -> Matter:
     return matter
 
 
-def import_complaint(data: Any) -> ImportResult:
+def import_complaint(data: Any, *, working_days: int) -> ImportResult:
     """Check, create and register one complaint. Writes, audits and flushes; never commits.
 
     Re-importing an external_id already on file changes nothing and returns that complaint.
@@ -556,19 +556,21 @@ def import_complaint(data: Any) -> ImportResult:
     db.session.flush()
     audit.record("complaint.imported", obj=complaint, actor_label=ACTOR_LABEL,
                  details={"external_id": parsed.external_id, "channel": parsed.channel})
-    _confirm_and_register(complaint)
+    _confirm_and_register(complaint, working_days)
     return ImportResult(complaint, created=True, notes=plan.notes)
 
 
-def _confirm_and_register(complaint: Complaint) -> None:
+def _confirm_and_register(complaint: Complaint, working_days: int) -> None:
     """The source system says the client confirmed the read-back: record it as imported,
     then register (reference, deadline, acknowledgement) through the intake service."""
-    from portal.services import intake
+    from portal.services.intake.confirmation import confirm_read_back
+    from portal.services.intake.errors import IntakeError
+    from portal.services.intake.registration import register
 
     try:
-        intake.confirm_read_back(None, complaint, ConfirmationMethod.IMPORTED)
-        intake.register(None, complaint)
-    except intake.IntakeError as error:
+        confirm_read_back(None, complaint, ConfirmationMethod.IMPORTED)
+        register(None, complaint, working_days=working_days)
+    except IntakeError as error:
         fields = [FieldError(name or "(registration)", message)
                   for name, messages in error.errors.items() for message in messages]
         raise ImportRejected(fields or [FieldError("(registration)", str(error))]) from None

@@ -28,7 +28,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from portal import clock
 from portal.models.complaint import REMEDY_LABELS, Remedy
 from portal.services import addresses
-from portal.services.public_intake import plausible_phone
+from portal.services.addresses import plausible_phone
 
 try:  # WTForms >= 3.3 deprecates (value, label) tuples
     from wtforms.fields.choices import SelectChoice as _Choice

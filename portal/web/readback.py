@@ -11,14 +11,21 @@ from __future__ import annotations
 from flask import Blueprint, current_app, make_response, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from markupsafe import Markup
 
-from portal.db import begin_write, db, write_transaction
+from portal.db import write_transaction
+from portal.locales import LOCALES, both_first
 from portal.models.complaint import ConfirmationLink
 from portal.security import public
-from portal.services import audit, intake
-from portal.services.intake import IntakeError, LinkStatus, LinkUnavailable
+from portal.services import audit
+from portal.services.intake.confirmation import (
+    LinkStatus,
+    answer_confirmation_link,
+    check_confirmation_token,
+)
+from portal.services.intake.errors import IntakeError, LinkUnavailable
+from portal.web import htmx
 from portal.web.intake_forms import CorrectionForm
+from portal.web.readback_render import client_locale, points_html
 
 bp = Blueprint("readback", __name__)
 
@@ -31,7 +38,7 @@ _STATUS_CODES = {
 
 
 def _locales(link: ConfirmationLink | None) -> list[str]:
-    return intake.locales_client_first(link.complaint) if link else ["zh_CN", "en"]
+    return both_first(client_locale(link.complaint)) if link else list(LOCALES)
 
 
 def _messages(status: LinkStatus) -> tuple[str, str]:
@@ -68,8 +75,8 @@ def _unavailable(status: LinkStatus, link: ConfirmationLink | None, status_code:
 
 def _render(link: ConfirmationLink, template: str, status: int = 200, **context):
     complaint = link.complaint
-    locale = intake.client_locale(complaint)
-    points = Markup(intake.render_read_back(complaint, "readback/_points.html", locale))  # noqa: S704
+    locale = client_locale(complaint)
+    points = points_html(complaint, locale)
     with force_locale(locale):
         html = render_template(template, points_html=points, complaint=complaint, **context)
     return make_response(html, status)
@@ -79,7 +86,7 @@ def _render(link: ConfirmationLink, template: str, status: int = 200, **context)
 @public
 def confirm(token: str):
     config = current_app.config
-    status, link = intake.check_confirmation_token(
+    status, link = check_confirmation_token(
         token, config["SECRET_KEY"], config["CONFIRMATION_LINK_MAX_AGE"])
     if status is not LinkStatus.VALID:
         return _unavailable(status, link)
@@ -94,22 +101,22 @@ def confirm(token: str):
 
 def _answer(link: ConfirmationLink):
     action = request.form.get("action")
-    locale = intake.client_locale(link.complaint)
+    locale = client_locale(link.complaint)
     with force_locale(locale):
         form = CorrectionForm()
         if action not in ("confirm", "correct") or not form.validate():
             return _render(link, "readback/confirm.html", 422 if action else 400, form=form)
-    begin_write()
-    try:
+
+    def answer() -> None:
         with force_locale(locale):
-            intake.answer_confirmation_link(link, confirmed=action == "confirm",
-                                            correction=form.correction.data)
-    except LinkUnavailable:
-        db.session.rollback()  # answered a moment ago, in another tab or by a double click
-        return _unavailable(LinkStatus.USED, link)
-    except IntakeError as error:
-        db.session.rollback()
+            answer_confirmation_link(link, confirmed=action == "confirm",
+                                     correction=form.correction.data)
+
+    def refused(error: IntakeError, status: int):
+        if isinstance(error, LinkUnavailable):  # answered a moment ago (another tab, twice)
+            return _unavailable(LinkStatus.USED, link)
         form.correction.errors = [*form.correction.errors, error.message]
-        return _render(link, "readback/confirm.html", 422, form=form)
-    db.session.commit()
-    return _render(link, "readback/done.html", confirmed=action == "confirm")
+        return _render(link, "readback/confirm.html", status, form=form)
+
+    return htmx.write(answer, refused=refused, done=lambda _none: _render(
+        link, "readback/done.html", confirmed=action == "confirm"))

@@ -325,13 +325,15 @@ def test_export_is_audited(runner, app, tmp_path):
 
 
 def test_registration_refused_by_intake_writes_nothing(runner, app, tmp_path, monkeypatch):
-    from portal.services import intake
+    from flask_babel import gettext as _
 
-    def refuse(actor, complaint):
-        raise intake.IntakeError(intake._("No reference numbers are left for %(year)d.",
-                                          year=2026))
+    from portal.services.intake import registration
+    from portal.services.intake.errors import IntakeError
 
-    monkeypatch.setattr(intake, "register", refuse)
+    def refuse(actor, complaint, **_options):
+        raise IntakeError(_("No reference numbers are left for %(year)d.", year=2026))
+
+    monkeypatch.setattr(registration, "register", refuse)
     before = snapshot(app)
     result = run_import(runner, write(tmp_path, DOCUMENT))
     assert result.exit_code == 1

@@ -21,8 +21,23 @@ from portal.models import (
     ReferenceCounter,
     User,
 )
-from portal.services import intake
-from portal.services.intake import ConflictError, IntakeError, LinkStatus
+from portal.services.intake import registration
+from portal.services.intake.completeness import missing_sections
+from portal.services.intake.confirmation import (
+    CONFIRMATION_SALT,
+    LinkStatus,
+    answer_confirmation_link,
+    check_confirmation_token,
+    confirm_read_back,
+    load_confirmation_link,
+    override_confirmation,
+    request_confirmation_link,
+)
+from portal.services.intake.errors import ConflictError, IntakeError, LinkUnavailable
+from portal.services.intake.record import local_today
+from portal.services.intake.registration import register
+from portal.services.intake.search import search_clients, search_matters, search_staff
+from portal.services.intake.sections import create_draft, save_section
 
 RECEIVED = datetime(2026, 9, 29, 2, 30, tzinfo=UTC)  # 10:30 in Beijing
 
@@ -47,7 +62,7 @@ def client_named(name: str) -> Client:
 
 def draft(*, client: str = "李明", confirm: bool = True) -> Complaint:
     actor = reception()
-    complaint = intake.create_draft(actor, channel="phone", received_at=RECEIVED)
+    complaint = create_draft(actor, channel="phone", received_at=RECEIVED)
     sections = {
         "complainant": {"client_id": client_named(client).id},
         "respondents": {"user_ids": [person("王磊").id]},
@@ -55,24 +70,36 @@ def draft(*, client: str = "李明", confirm: bool = True) -> Complaint:
         "remedy": {"remedies_sought": ["apology"]},
     }
     for name, data in sections.items():
-        intake.save_section(actor, complaint, name, data, complaint.version)
+        save_section(actor, complaint, name, data, complaint.version)
     if confirm:
-        intake.confirm_read_back(actor, complaint, ConfirmationMethod.PHONE)
+        confirm_read_back(actor, complaint, ConfirmationMethod.PHONE)
     return complaint
 
 
 # --- sections and rules -----------------------------------------------------------------
 
 
+
+def request_link(complaint, url_builder):
+    """Email a confirmation link as the page does (the app's key and email templates)."""
+    from flask import current_app
+
+    from portal.web.readback_render import confirmation_email
+
+    return request_confirmation_link(None, complaint, url_builder,
+                                     secret_key=current_app.config["SECRET_KEY"],
+                                     compose=confirmation_email)
+
+
 def test_create_draft_needs_an_aware_time(ctx):
     with pytest.raises(IntakeError) as caught:
-        intake.create_draft(None, channel="phone", received_at=datetime(2026, 1, 1))
+        create_draft(None, channel="phone", received_at=datetime(2026, 1, 1))
     assert "received_at" in caught.value.errors
 
 
 def test_unknown_channel_is_refused(ctx):
     with pytest.raises(IntakeError) as caught:
-        intake.create_draft(None, channel="pigeon", received_at=RECEIVED)
+        create_draft(None, channel="pigeon", received_at=RECEIVED)
     assert "channel" in caught.value.errors
 
 
@@ -80,18 +107,18 @@ def test_stale_version_raises_conflict_and_changes_nothing(ctx):
     complaint = draft(confirm=False)
     stale = complaint.version - 1
     with pytest.raises(ConflictError):
-        intake.save_section(None, complaint, "incident",
+        save_section(None, complaint, "incident",
                             {"narrative": "别的", "occurred_on": "2026-05-20"}, stale)
     assert complaint.narrative == "律师不回电话。"
 
 
 def test_each_save_moves_the_version_by_one(ctx):
-    complaint = intake.create_draft(None, channel="phone", received_at=RECEIVED)
+    complaint = create_draft(None, channel="phone", received_at=RECEIVED)
     assert complaint.version == 1
-    intake.save_section(None, complaint, "complainant",
+    save_section(None, complaint, "complainant",
                         {"client_id": client_named("李明").id}, 1)
     assert complaint.version == 2
-    intake.save_section(None, complaint, "incident",
+    save_section(None, complaint, "incident",
                         {"narrative": "律师不回电话。", "occurred_on": "2026-05-20"}, 2)
     assert complaint.version == 3
 
@@ -99,7 +126,7 @@ def test_each_save_moves_the_version_by_one(ctx):
 def test_respondent_change_moves_the_version(ctx):
     complaint = draft(confirm=False)
     before = complaint.version
-    intake.save_section(None, complaint, "respondents",
+    save_section(None, complaint, "respondents",
                         {"user_ids": [person("王磊").id, person("张敏").id]}, before)
     assert complaint.version == before + 1
 
@@ -115,43 +142,43 @@ def test_section_saved_audit_holds_no_personal_data(ctx):
 
 
 def test_missing_sections_and_completeness(ctx):
-    complaint = intake.create_draft(None, channel="email", received_at=RECEIVED)
-    assert intake.missing_sections(complaint) == [
+    complaint = create_draft(None, channel="email", received_at=RECEIVED)
+    assert missing_sections(complaint) == [
         "complainant", "respondents", "incident", "remedy"]
     complaint = draft(confirm=False)
-    assert intake.missing_sections(complaint) == []
+    assert missing_sections(complaint) == []
 
 
 def test_confirm_requires_a_complete_record(ctx):
-    complaint = intake.create_draft(None, channel="email", received_at=RECEIVED)
+    complaint = create_draft(None, channel="email", received_at=RECEIVED)
     with pytest.raises(IntakeError, match="not complete"):
-        intake.confirm_read_back(None, complaint, ConfirmationMethod.IN_PERSON)
+        confirm_read_back(None, complaint, ConfirmationMethod.IN_PERSON)
 
 
 def test_only_in_person_phone_or_imported_confirmations(ctx):
     complaint = draft(confirm=False)
     with pytest.raises(IntakeError):
-        intake.confirm_read_back(None, complaint, ConfirmationMethod.OVERRIDE)
+        confirm_read_back(None, complaint, ConfirmationMethod.OVERRIDE)
 
 
 def test_override_is_for_partners_with_a_reason(ctx):
     complaint = draft(confirm=False)
     with pytest.raises(IntakeError):
-        intake.override_confirmation(reception(), complaint, "reason enough")
+        override_confirmation(reception(), complaint, "reason enough")
     partner = db.session.scalar(select(User).where(User.username == "partner2"))
     with pytest.raises(IntakeError) as caught:
-        intake.override_confirmation(partner, complaint, "   ")
+        override_confirmation(partner, complaint, "   ")
     assert caught.value.field == "reason"
-    intake.override_confirmation(partner, complaint, "客户无法联系")
+    override_confirmation(partner, complaint, "客户无法联系")
     assert complaint.is_confirmed and complaint.confirmation_method == "override"
 
 
 def test_search_escapes_wildcards(ctx):
-    assert intake.search_clients("%") == []
-    assert intake.search_clients("_") == []
-    assert [c.name for c in intake.search_clients("138 0013 8000")] == ["李明"]
-    assert [m.reference for m in intake.search_matters("京0105")] == ["M-2025-0142"]
-    assert [u.name for u in intake.search_staff("zhang.min")] == ["张敏"]
+    assert search_clients("%") == []
+    assert search_clients("_") == []
+    assert [c.name for c in search_clients("138 0013 8000")] == ["李明"]
+    assert [m.reference for m in search_matters("京0105")] == ["M-2025-0142"]
+    assert [u.name for u in search_staff("zhang.min")] == ["张敏"]
 
 
 # --- registration -----------------------------------------------------------------------
@@ -160,32 +187,32 @@ def test_search_escapes_wildcards(ctx):
 def test_register_refuses_an_unconfirmed_complaint(ctx):
     complaint = draft(confirm=False)
     with pytest.raises(IntakeError, match="has not confirmed"):
-        intake.register(None, complaint)
+        register(None, complaint, working_days=3)
     assert complaint.reference is None
 
 
 def test_reference_year_is_the_year_in_beijing(ctx, monkeypatch):
     # 31 December 2026, 16:30 UTC is already 1 January 2027 in Beijing.
-    monkeypatch.setattr(intake, "utcnow",
+    monkeypatch.setattr(registration, "utcnow",
                         lambda: datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
     complaint = draft()
-    intake.register(None, complaint)
+    register(None, complaint, working_days=3)
     assert complaint.reference == "TS-2027-00001"
 
 
 def test_reference_counter_continues_from_the_stored_number(ctx):
-    year = intake.local_today().year
+    year = local_today().year
     db.session.add(ReferenceCounter(year=year, last_number=41))
     db.session.flush()
     complaint = draft()
-    intake.register(None, complaint)
+    register(None, complaint, working_days=3)
     assert complaint.reference == f"TS-{year}-00042"
 
 
 def test_register_for_import_without_an_actor(ctx):
     complaint = draft(confirm=False)
-    intake.confirm_read_back(None, complaint, ConfirmationMethod.IMPORTED)
-    intake.register(None, complaint)
+    confirm_read_back(None, complaint, ConfirmationMethod.IMPORTED)
+    register(None, complaint, working_days=3)
     assert complaint.state == "registered"
     ack = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "acknowledgement"))
     assert ack is not None and ack.complaint_id == complaint.id
@@ -209,7 +236,7 @@ def test_concurrent_registrations_get_distinct_consecutive_references(app):
                 complaint = db.session.get(Complaint, complaint_id)  # a read, as a page does
                 barrier.wait(timeout=10)
                 begin_write()
-                intake.register(None, complaint)
+                register(None, complaint, working_days=3)
                 time.sleep(0.01)  # hold the transaction open a moment: races would show
                 db.session.commit()
                 with lock:
@@ -223,7 +250,7 @@ def test_concurrent_registrations_get_distinct_consecutive_references(app):
     for thread in threads:
         thread.join(timeout=60)
     assert not errors, errors
-    year = intake.local_today().year
+    year = local_today().year
     assert sorted(references) == [f"TS-{year}-{n:05d}" for n in range(1, count + 1)]
     with app.app_context():
         stored = db.session.scalars(select(Complaint.reference).where(
@@ -237,7 +264,7 @@ def test_concurrent_registrations_get_distinct_consecutive_references(app):
 
 def _link(complaint: Complaint) -> tuple[ConfirmationLink, str]:
     urls: list[str] = []
-    link = intake.request_confirmation_link(None, complaint, lambda t: urls.append(t) or t)
+    link = request_link(complaint, lambda t: urls.append(t) or t)
     return link, urls[0]
 
 
@@ -258,21 +285,21 @@ def test_link_needs_an_email_address(ctx):
     complaint = draft(confirm=False)
     complaint.complainant.email = None
     with pytest.raises(IntakeError, match="No email address"):
-        intake.request_confirmation_link(None, complaint, lambda t: t)
+        request_link(complaint, lambda t: t)
 
 
 def test_link_is_single_use(ctx):
     complaint = draft(confirm=False)
     link, token = _link(complaint)
     secret, max_age = ctx.config["SECRET_KEY"], ctx.config["CONFIRMATION_LINK_MAX_AGE"]
-    assert intake.check_confirmation_token(token, secret, max_age) == (LinkStatus.VALID, link)
-    assert intake.load_confirmation_link(token, secret, max_age) is link
-    intake.answer_confirmation_link(link, confirmed=True)
+    assert check_confirmation_token(token, secret, max_age) == (LinkStatus.VALID, link)
+    assert load_confirmation_link(token, secret, max_age) is link
+    answer_confirmation_link(link, confirmed=True)
     assert complaint.confirmation_method == "signed_link"
-    status, _ = intake.check_confirmation_token(token, secret, max_age)
+    status, _ = check_confirmation_token(token, secret, max_age)
     assert status is LinkStatus.USED
-    with pytest.raises(intake.LinkUnavailable):
-        intake.answer_confirmation_link(link, confirmed=True)
+    with pytest.raises(LinkUnavailable):
+        answer_confirmation_link(link, confirmed=True)
 
 
 def test_tampered_and_foreign_tokens_are_invalid(ctx):
@@ -280,10 +307,10 @@ def test_tampered_and_foreign_tokens_are_invalid(ctx):
     _, token = _link(complaint)
     secret, max_age = ctx.config["SECRET_KEY"], ctx.config["CONFIRMATION_LINK_MAX_AGE"]
     tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
-    assert intake.check_confirmation_token(tampered, secret, max_age)[0] is LinkStatus.INVALID
+    assert check_confirmation_token(tampered, secret, max_age)[0] is LinkStatus.INVALID
     other_salt = URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps("x")
-    assert intake.check_confirmation_token(other_salt, secret, max_age)[0] is LinkStatus.INVALID
-    assert intake.load_confirmation_link(tampered, secret, max_age) is None
+    assert check_confirmation_token(other_salt, secret, max_age)[0] is LinkStatus.INVALID
+    assert load_confirmation_link(tampered, secret, max_age) is None
 
 
 def test_expired_token(ctx):
@@ -295,11 +322,11 @@ def test_expired_token(ctx):
             return int(time.time()) - 8 * 86400
 
     secret = ctx.config["SECRET_KEY"]
-    old = URLSafeTimedSerializer(secret, salt=intake.CONFIRMATION_SALT,
+    old = URLSafeTimedSerializer(secret, salt=CONFIRMATION_SALT,
                                  signer=LastWeek).dumps(link.nonce)
-    status, found = intake.check_confirmation_token(old, secret, timedelta(days=7))
+    status, found = check_confirmation_token(old, secret, timedelta(days=7))
     assert status is LinkStatus.EXPIRED and found is link
-    assert intake.load_confirmation_link(old, secret, timedelta(days=7)) is None
+    assert load_confirmation_link(old, secret, timedelta(days=7)) is None
 
 
 def test_a_newer_link_or_a_change_cancels_the_old_one(ctx):
@@ -307,12 +334,12 @@ def test_a_newer_link_or_a_change_cancels_the_old_one(ctx):
     first, first_token = _link(complaint)
     second, second_token = _link(complaint)
     secret, max_age = ctx.config["SECRET_KEY"], ctx.config["CONFIRMATION_LINK_MAX_AGE"]
-    assert intake.check_confirmation_token(first_token, secret, max_age)[0] is \
+    assert check_confirmation_token(first_token, secret, max_age)[0] is \
         LinkStatus.CANCELLED
-    intake.save_section(None, complaint, "incident",
+    save_section(None, complaint, "incident",
                         {"narrative": "补充：还多收了费用。", "occurred_on": "2026-05-20"},
                         complaint.version)
-    assert intake.check_confirmation_token(second_token, secret, max_age)[0] is \
+    assert check_confirmation_token(second_token, secret, max_age)[0] is \
         LinkStatus.CANCELLED
 
 
@@ -320,10 +347,10 @@ def test_correction_needs_text_and_withdraws_confirmation(ctx):
     complaint = draft(confirm=False)
     link, _ = _link(complaint)
     with pytest.raises(IntakeError) as caught:
-        intake.answer_confirmation_link(link, confirmed=False, correction=" ")
+        answer_confirmation_link(link, confirmed=False, correction=" ")
     assert caught.value.field == "correction"
     assert link.used_at is None
-    intake.answer_confirmation_link(link, confirmed=False, correction="日期应为5月21日")
+    answer_confirmation_link(link, confirmed=False, correction="日期应为5月21日")
     assert complaint.correction_requested == "日期应为5月21日"
     assert not complaint.is_confirmed
     event = db.session.scalar(select(AuditEvent).where(

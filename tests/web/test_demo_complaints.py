@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.db import db, write_transaction
 from portal.models.complaint import Complaint, ReferenceCounter, State
 from portal.services.calendar import LOCAL_TZ
-from portal.services.intake import next_reference
+from portal.services.intake.registration import next_reference
 
 REFERENCE = re.compile(r"TS-\d{4}-\d{5}")
 

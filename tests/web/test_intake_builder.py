@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from portal.db import db, writes_by_default
 from portal.models import Complaint
-from portal.services import intake
+from portal.services.intake.completeness import missing_sections
+from portal.services.intake.search import search_clients
 from tests.conftest import field_errors
 from tests.web.test_intake_support import (
     HX,
@@ -407,7 +408,7 @@ def test_saving_unchanged_data_writes_no_event(reception, app):
 
 def test_completeness_lists_what_is_missing(reception, app):
     key = new_draft(reception)
-    assert intake.missing_sections(get(app, key)) == [
+    assert missing_sections(get(app, key)) == [
         "complainant", "respondents", "incident", "remedy"]
     save(reception, app, key, "incident", incident())
     response = reception.get(f"/complaints/{key}/completeness", headers=HX)
@@ -420,14 +421,33 @@ def test_completeness_lists_what_is_missing(reception, app):
 def test_timeline_shows_events_in_order_and_refreshes_itself(reception, app):
     key = complete_draft(reception, app)
     response = reception.get(f"/complaints/{key}/timeline", headers=HX)
-    assert response.status_code == 200
-    assert 'data-hx-trigger="load delay:5s, complaint-changed from:body"' in response.text
+    # No email waiting: htmx's "stop polling" status, and the swapped-in timeline no longer
+    # asks again every 5 seconds (it still refreshes when the record changes).
+    assert response.status_code == 286
+    assert 'data-hx-trigger="complaint-changed from:body"' in response.text
     text = response.text
     positions = [text.index(label) for label in (
         "Complaint record created", "Section saved: Complainant",
         "Section saved: Lawyers complained about", "Section saved: What happened",
         "Section saved: Remedy sought")]
     assert positions == sorted(positions)
+
+
+def test_timeline_polls_while_an_email_is_waiting_and_stops_once_it_is_sent(reception, app):
+    from portal.models.outbox import OutboxMessage
+
+    key = complete_draft(reception, app)
+    assert reception.post(f"/complaints/{key}/confirmation-link", headers=HX).status_code == 200
+    waiting = reception.get(f"/complaints/{key}/timeline", headers=HX)
+    assert waiting.status_code == 200
+    assert 'data-hx-trigger="load delay:5s, complaint-changed from:body"' in waiting.text
+    with app.app_context(), writes_by_default():
+        for message in db.session.scalars(select(OutboxMessage)):
+            message.status = "sent"
+        db.session.commit()
+    sent = reception.get(f"/complaints/{key}/timeline", headers=HX)
+    assert sent.status_code == 286
+    assert "load delay" not in sent.text
 
 
 # --- list and search ---------------------------------------------------------------------
@@ -464,7 +484,7 @@ def test_searches_return_at_most_ten(app):
         db.session.add_all(Client(name=f"测试客户{i}", phone=f"1380000{i:04d}")
                            for i in range(15))
         db.session.commit()
-        assert len(intake.search_clients("测试客户")) == 10
+        assert len(search_clients("测试客户")) == 10
 
 
 def test_investigators_cannot_search_clients(client, auth):

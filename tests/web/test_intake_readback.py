@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.db import db, writes_by_default
 from portal.models import ConfirmationLink, OutboxMessage
-from portal.services import intake
+from portal.services.intake.confirmation import CONFIRMATION_SALT
 from tests.conftest import field_errors
 from tests.web.test_intake_support import HX, complete_draft, events, get, save
 
@@ -149,7 +149,7 @@ def test_a_token_signed_for_something_else_is_400(client, app, linked):
         nonce = db.session.scalar(select(ConfirmationLink.nonce))
     other = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="another-purpose").dumps(nonce)
     assert client.get(f"/confirm/{other}").status_code == 400
-    wrong_key = URLSafeTimedSerializer("not-the-secret", salt=intake.CONFIRMATION_SALT)
+    wrong_key = URLSafeTimedSerializer("not-the-secret", salt=CONFIRMATION_SALT)
     assert client.get(f"/confirm/{wrong_key.dumps(nonce)}").status_code == 400
 
 
@@ -162,7 +162,7 @@ def test_an_expired_link_is_410(client, app, linked):
 
     with app.app_context():
         nonce = db.session.scalar(select(ConfirmationLink.nonce))
-    token = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=intake.CONFIRMATION_SALT,
+    token = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=CONFIRMATION_SALT,
                                    signer=EightDaysAgo).dumps(nonce)
     response = client.get(f"/confirm/{token}")
     assert response.status_code == 410

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.db import db, writes_by_default
 from portal.models import OutboxMessage
 from portal.services import calendar
-from portal.services.intake import local_today
+from portal.services.intake.record import local_today
 from tests.web.test_intake_support import (
     HX,
     complete_draft,

@@ -129,6 +129,6 @@ def confirm_in_person(client, app, key: str):
 
 
 def today() -> date:
-    from portal.services.intake import local_today
+    from portal.services.intake.record import local_today
 
     return local_today()

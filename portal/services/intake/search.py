@@ -1,0 +1,96 @@
+"""Suggestions while typing: clients, staff and matters whose words contain the query."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Select, func, or_, select
+
+from portal.db import contains, db
+from portal.models.complaint import Complaint, State
+from portal.models.matter import Client, Matter
+from portal.models.user import User
+
+SEARCH_LIMIT = 10
+QUERY_MAX = 100
+
+
+def clean_query(q: str | None) -> str | None:
+    q = (q or "").strip()
+    return q[:QUERY_MAX] or None
+
+
+def search_clients(q: str | None) -> list[Client]:
+    q = clean_query(q)
+    if not q:
+        return []
+    digits = re.sub(r"\D", "", q)
+    conditions = [contains(Client.name, q), contains(Client.email, q)]
+    if len(digits) >= 3:
+        conditions.append(func.replace(Client.phone, " ", "").like(f"%{digits}%"))
+    return list(db.session.scalars(
+        select(Client).where(or_(*conditions)).order_by(Client.name).limit(SEARCH_LIMIT)
+    ))
+
+
+def search_staff(q: str | None) -> list[User]:
+    q = clean_query(q)
+    if not q:
+        return []
+    return list(db.session.scalars(
+        select(User)
+        .where(or_(contains(User.name, q), contains(User.email, q), contains(User.username, q)))
+        .order_by(User.active.desc(), User.name)
+        .limit(SEARCH_LIMIT)
+    ))
+
+
+def search_matters(q: str | None) -> list[Matter]:
+    q = clean_query(q)
+    if not q:
+        return []
+    return list(db.session.scalars(
+        select(Matter)
+        .outerjoin(Client, Matter.client_id == Client.id)
+        .where(or_(contains(Matter.reference, q), contains(Matter.case_number, q),
+                   contains(Matter.title, q), contains(Client.name, q)))
+        .order_by(Matter.reference.desc())
+        .limit(SEARCH_LIMIT)
+    ))
+
+
+LIST_FILTERS = ("open", "draft", "to_verify", "registered", "all")
+
+
+def complaints_query(actor: User, state: str, q: str | None) -> Select:
+    """The complaints list: what `actor` may see, filtered by state and searched by the
+    complainant's name, the reference, the matter's reference or the draft label (D12)."""
+    query = select(Complaint).where(Complaint.visible_to(actor))
+    if state == "open":
+        query = query.where(Complaint.state == State.DRAFT)
+    elif state == "draft":
+        query = query.where(Complaint.state == State.DRAFT,
+                            Complaint.needs_verification.is_(False))
+    elif state == "to_verify":
+        query = query.where(Complaint.state == State.DRAFT,
+                            Complaint.needs_verification.is_(True))
+    elif state == "registered":
+        query = query.where(Complaint.state == State.REGISTERED)
+    q = clean_query(q)
+    if q:
+        # Uncorrelated IN (subquery): the few matching clients and matters are found once,
+        # instead of once per complaint row. References are ASCII: a query with any other
+        # character cannot match one, so those columns are not even read.
+        conditions = [Complaint.complainant_id.in_(
+            select(Client.id).where(contains(Client.name, q)))]
+        if q.isascii():
+            conditions += [contains(Complaint.reference, q),
+                           Complaint.matter_id.in_(select(Matter.id).where(
+                               contains(Matter.reference, q)))]
+        named = Complaint.with_key(q)  # a draft's label (D12) or a whole reference
+        if named is not None:
+            conditions.append(named)
+        query = query.where(or_(*conditions))
+    if state == "registered":
+        return query.order_by(Complaint.first_response_due, Complaint.id)
+    return query.order_by(Complaint.created_at.desc(), Complaint.id.desc())

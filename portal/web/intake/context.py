@@ -1,0 +1,189 @@
+"""What the complaint pages share: loading a complaint the viewer may see, the sections'
+forms and the template context of the page and of each partial."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.db import db
+from portal.models.complaint import (
+    EVIDENCE_CATEGORY_LABELS,
+    STATE_LABELS,
+    Complaint,
+    ConfirmationLink,
+)
+from portal.models.user import Role, User
+from portal.services.intake.completeness import (
+    PAGE_SECTIONS,
+    SECTION_LABELS,
+    completeness,
+    missing_sections,
+)
+from portal.services.intake.errors import IntakeError
+from portal.services.intake.registration import registration_problems
+from portal.services.intake.sections import is_exclusive_client
+from portal.web.display import PAYLOAD_LABELS, label_of
+from portal.web.intake import timeline as history
+from portal.web.intake_forms import (
+    ChannelForm,
+    ComplainantForm,
+    EvidenceForm,
+    IncidentForm,
+    OverrideForm,
+    RemedyForm,
+    local_input,
+)
+from portal.web.readback_render import channel_label, remedy_label
+
+STAFF = (Role.RECEPTIONIST, Role.PARTNER)
+# Forms on the page that carry the version they were loaded at (ids: version-<slot>).
+VERSION_SLOTS = ("complainant-find", "complainant", "respondents", "respondents-find",
+                 "matter", "matter-find", "incident", "remedy", "channel")
+SAVED = "complaint-changed, intake-section-saved"
+CHANGED = "complaint-changed"
+
+
+def actor() -> User:
+    return current_user._get_current_object()
+
+
+def load(key: str) -> Complaint:
+    """The complaint `key` names, if the viewer may see it; 404 otherwise, so that a hidden
+    complaint (a respondent's own case) looks exactly like one that does not exist."""
+    named = Complaint.with_key(key)
+    complaint = None if named is None else db.session.scalar(
+        select(Complaint).where(named, Complaint.visible_to(actor())))
+    if complaint is None:
+        abort(404)
+    return complaint
+
+
+def posted_version() -> int:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        return -1
+
+
+def show_url(complaint: Complaint, anchor: str | None = None) -> str:
+    return url_for("intake.show", key=complaint.label, _anchor=anchor)
+
+
+@dataclass
+class SectionView:
+    form: Any = None
+    note: str | None = None
+    conflict: str | None = None
+    errors: list[str] = field(default_factory=list)
+    suggestions: list | None = None
+    query: str = ""
+    version: int | None = None
+
+
+def complainant_form(complaint: Complaint) -> ComplainantForm:
+    client = complaint.complainant
+    data: dict[str, Any] = {"language": complaint.language or "zh"}
+    if client is not None and is_exclusive_client(client, complaint):
+        data.update(name=client.name, phone=client.phone, email=client.email,
+                    id_number=client.id_number, address=client.address,
+                    language=client.language)
+    return ComplainantForm(formdata=None, prefix="complainant", data=data)
+
+
+def fresh_form(complaint: Complaint, section: str):
+    if section == "complainant":
+        return complainant_form(complaint)
+    if section == "incident":
+        return IncidentForm(formdata=None, prefix="incident", data={
+            "narrative": complaint.narrative, "occurred_on": complaint.occurred_on,
+            "occurred_until": complaint.occurred_until,
+            "occurred_place": complaint.occurred_place})
+    if section == "remedy":
+        return RemedyForm(formdata=None, prefix="remedy", data={
+            "remedies_sought": list(complaint.remedies_sought or []),
+            "remedy_details": complaint.remedy_details})
+    if section == "channel":
+        return ChannelForm(formdata=None, prefix="channel", data={
+            "channel": complaint.channel, "received_at": local_input(complaint.received_at)})
+    if section == "evidence":
+        return EvidenceForm(formdata=None, prefix="evidence")
+    return None
+
+
+def _sections(complaint: Complaint, override: dict[str, SectionView] | None = None) -> dict:
+    views = {name: SectionView(form=fresh_form(complaint, name)) for name in PAGE_SECTIONS}
+    views.update(override or {})
+    return views
+
+
+def common(complaint: Complaint) -> dict:
+    return {
+        "complaint": complaint,
+        "editable": complaint.can_edit_intake(actor()),
+        "section_labels": SECTION_LABELS,
+        "state_labels": STATE_LABELS,
+        "channel_label": channel_label,
+        "remedy_label": remedy_label,
+        "category_label": lambda code: label_of(EVIDENCE_CATEGORY_LABELS, code),
+        "version_slots": VERSION_SLOTS,
+        "is_exclusive_client": lambda c: is_exclusive_client(c, complaint),
+        "payload_labels": PAYLOAD_LABELS,
+    }
+
+
+def _latest_link(complaint: Complaint) -> ConfirmationLink | None:
+    return db.session.scalar(
+        select(ConfirmationLink).where(ConfirmationLink.complaint_id == complaint.id)
+        .order_by(ConfirmationLink.id.desc()).limit(1)
+    )
+
+
+def actions_context(complaint: Complaint, *, note: str | None = None, error: str | None = None,
+                    override_form: OverrideForm | None = None) -> dict:
+    return {
+        "problems": registration_problems(complaint) if complaint.is_draft else [],
+        "missing": missing_sections(complaint),
+        "latest_link": _latest_link(complaint),
+        "can_override": complaint.can_override_confirmation(actor()),
+        "override_form": override_form or OverrideForm(formdata=None, prefix="override"),
+        "action_note": note,
+        "action_error": error,
+        "method_labels": history.METHOD_LABELS,
+    }
+
+
+def timeline_context(complaint: Complaint) -> dict:
+    entries = history.timeline(complaint)
+    return {"timeline": entries, "polling": history.has_pending_mail(entries)}
+
+
+def page(complaint: Complaint, *, sections: dict[str, SectionView] | None = None,
+         **actions: Any) -> dict:
+    return {
+        **common(complaint),
+        "sections": _sections(complaint, sections),
+        "completeness": completeness(complaint),
+        **actions_context(complaint, **actions),
+        **timeline_context(complaint),
+    }
+
+
+def attach(form, error: IntakeError) -> None:
+    """Put a refusal's messages beside the fields they name (the rest above the form)."""
+    placed = False
+    for name, messages in (error.errors or {}).items():
+        target = getattr(form, name, None) if name else None
+        if target is not None and hasattr(target, "errors"):
+            if not isinstance(target.errors, list):
+                target.errors = list(target.errors)
+            target.errors.extend(messages)
+        else:
+            form.form_errors.extend(messages)
+        placed = True
+    if not placed:
+        form.form_errors.append(error.message)

@@ -1,0 +1,84 @@
+"""The complaints list and a new draft."""
+
+from __future__ import annotations
+
+from flask import flash, request
+from flask_babel import gettext as _
+from sqlalchemy import func
+from sqlalchemy.orm import selectinload
+
+from portal.db import db, utcnow
+from portal.models.complaint import CHANNEL_LABELS, STATE_LABELS, Complaint
+from portal.security import roles
+from portal.services.calendar import LOCAL_TZ
+from portal.services.intake.completeness import missing_sections
+from portal.services.intake.search import LIST_FILTERS, QUERY_MAX, complaints_query
+from portal.services.intake.sections import create_draft
+from portal.web import htmx
+from portal.web.intake import bp
+from portal.web.intake.context import STAFF, actor, attach, show_url
+from portal.web.intake_forms import NewComplaintForm, local_input
+from portal.web.params import page_number
+
+PAGE_SIZE = 25
+
+
+def _list_context(new_form: NewComplaintForm | None = None) -> dict:
+    state = request.args.get("state", "open")
+    state = state if state in LIST_FILTERS else "open"
+    q = (request.args.get("q") or "").strip()[:QUERY_MAX]
+    page = page_number()
+    query = complaints_query(actor(), state, q)
+    total = db.session.scalar(query.with_only_columns(func.count(Complaint.id))
+                              .order_by(None)) or 0
+    # The list shows the complainant and each draft's missing sections (which read the
+    # respondents): load them with the page instead of one query per row.
+    rows = db.session.scalars(
+        query.options(selectinload(Complaint.complainant), selectinload(Complaint.respondents))
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    if new_form is None:
+        new_form = NewComplaintForm(formdata=None, prefix="new", data={
+            "channel": "phone", "received_at": local_input(utcnow())})
+    return {
+        "rows": rows, "state": state, "q": q, "page_no": page, "total": total,
+        "pages": max(1, -(-total // PAGE_SIZE)), "new_form": new_form,
+        "state_labels": STATE_LABELS, "channel_labels": CHANNEL_LABELS,
+        "missing_sections": missing_sections, "filters": _filter_labels(),
+    }
+
+
+def _filter_labels() -> list[tuple[str, str]]:
+    return [("open", _("All drafts")), ("draft", _("Drafts in progress")),
+            ("to_verify", _("Online submissions to verify")),
+            ("registered", _("Registered")), ("all", _("All complaints"))]
+
+
+@bp.route("/complaints")
+@roles(*STAFF)
+def list_complaints():
+    return htmx.page_or_partial("intake/list.html", "intake/_list.html", **_list_context())
+
+
+@bp.route("/complaints", methods=["POST"])
+@roles(*STAFF)
+def new():
+    form = NewComplaintForm(prefix="new")
+    if not form.validate_on_submit():
+        return htmx.answer("intake/list.html", "intake/list.html",
+                           lambda _full: _list_context(form), status=422)
+
+    def created(complaint: Complaint):
+        flash(_("Draft %(label)s created. Fill in the sections; each one saves on its own.",
+                label=complaint.label), "ok")
+        return htmx.redirect(show_url(complaint))
+
+    def refused(error, status):
+        attach(form, error)
+        return htmx.answer("intake/list.html", "intake/list.html",
+                           lambda _full: _list_context(form), status=422)
+
+    return htmx.write(
+        lambda: create_draft(actor(), channel=form.channel.data,
+                             received_at=form.received_at.data.replace(tzinfo=LOCAL_TZ)),
+        done=created, refused=refused)

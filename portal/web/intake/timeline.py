@@ -1,0 +1,168 @@
+"""The record's timeline: its audit trail (record, notices, mail) in words, with each
+email's delivery status now, and whether anything is still waiting to be sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.db import db
+from portal.models.audit import AuditEvent
+from portal.models.complaint import EVIDENCE_CATEGORY_LABELS, Complaint, ConfirmationMethod
+from portal.models.outbox import OutboxMessage, OutboxStatus
+from portal.services.intake.completeness import SECTION_LABELS
+from portal.web.display import label_of
+
+TIMELINE_HIDDEN = {"complaint.viewed", "evidence.downloaded"}
+
+EVENT_LABELS = {
+    "complaint.created": _l("Complaint record created"),
+    "complaint.submitted_online": _l("Submitted through the online form"),
+    "complaint.imported": _l("Imported from another system"),
+    "complaint.section_saved": _l("Section saved: %(section)s"),
+    "complaint.verified": _l("Online submission verified"),
+    "complaint.confirmed": _l("The client confirmed the read-back (%(method)s)"),
+    "complaint.confirmation_requested": _l("Confirmation link emailed to the client"),
+    "complaint.correction_requested": _l("The client asked for a correction"),
+    "complaint.confirmation_overridden": _l("A partner allowed registration without the "
+                                            "client's confirmation"),
+    "complaint.registered": _l("Registered as %(reference)s"),
+    "evidence.added": _l("Evidence added: %(category)s"),
+    "notice.issued": _l("Notice issued: %(kind)s, version %(version)s"),
+    "mail.queued": _l("Email queued: %(kind)s to %(recipient)s"),
+    "mail.resent": _l("Email queued again: %(kind)s to %(recipient)s"),
+    "mail.sent": _l("Email delivered: %(kind)s"),
+    "mail.failed": _l("Email delivery failed (attempt %(attempts)s); trying again"),
+    "mail.dead": _l("Email could not be delivered: %(kind)s; partners alerted"),
+}
+
+EVENT_TONES = {
+    "complaint.registered": "ok", "mail.sent": "ok", "complaint.correction_requested": "warn",
+    "complaint.confirmation_overridden": "warn", "mail.failed": "warn", "mail.dead": "err",
+}
+
+METHOD_LABELS = {
+    ConfirmationMethod.IN_PERSON.value: _l("in person"),
+    ConfirmationMethod.PHONE.value: _l("by phone"),
+    ConfirmationMethod.SIGNED_LINK.value: _l("through the emailed link"),
+    ConfirmationMethod.OVERRIDE.value: _l("partner override"),
+    ConfirmationMethod.IMPORTED.value: _l("recorded before import"),
+}
+
+KIND_LABELS = {
+    "acknowledgement": _l("Acknowledgement"),
+    "confirmation_request": _l("Read-back confirmation request"),
+}
+
+MAIL_STATUS_LABELS = {
+    OutboxStatus.PENDING.value: _l("waiting to be sent"),
+    OutboxStatus.SENDING.value: _l("sending"),
+    OutboxStatus.SENT.value: _l("sent"),
+    OutboxStatus.DEAD.value: _l("could not be delivered"),
+}
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    label: str
+    actor: str | None = None
+    note: str | None = None
+    tone: str = ""  # "", "ok", "warn", "err"
+    message: OutboxMessage | None = field(default=None, repr=False)
+    status: str | None = None  # the message's delivery status now, for mail entries
+
+
+def _event_label(event: AuditEvent, message: OutboxMessage | None = None) -> str:
+    details = event.details or {}
+    template = EVENT_LABELS.get(event.action)
+    if template is None:
+        return _("Event: %(action)s", action=event.action)
+    kind = details.get("kind", "")
+    return str(template) % {
+        "section": SECTION_LABELS.get(details.get("section"), details.get("section") or ""),
+        "method": METHOD_LABELS.get(details.get("method"), details.get("method") or ""),
+        "reference": details.get("reference", ""),
+        "kind": KIND_LABELS.get(kind, kind),
+        "version": details.get("version", ""),
+        "category": label_of(EVIDENCE_CATEGORY_LABELS, details.get("category", "")),
+        # events since the audit trail holds no addresses name the message instead
+        "recipient": message.recipient if message else details.get("recipient", ""),
+        "attempts": details.get("attempts", ""),
+    }
+
+
+def _actor_name(event: AuditEvent) -> str | None:
+    if event.actor is not None:
+        return event.actor.name
+    labels = {"client": _("The client"), "public": _("Online form")}
+    return labels.get(event.actor_label or "", event.actor_label)
+
+
+def _event_entry(event: AuditEvent, messages: dict[int, OutboxMessage],
+                 override_reason: str | None = None) -> TimelineEntry:
+    details = event.details or {}
+    message = (messages.get(details.get("message_id"))
+               if event.action in ("mail.queued", "mail.resent") else None)
+    entry = TimelineEntry(event.at, _event_label(event, message), _actor_name(event),
+                          tone=EVENT_TONES.get(event.action, ""))
+    if event.action == "complaint.section_saved" and details.get("confirmation_withdrawn"):
+        entry.note, entry.tone = _("The earlier confirmation no longer applies."), "warn"
+    elif event.action == "complaint.confirmation_overridden":
+        reason = override_reason or details.get("reason")  # older events carried the text
+        if reason:
+            entry.note = _("Reason: %(reason)s", reason=reason)
+    elif message is not None:
+        entry.message = message
+        entry.status = str(MAIL_STATUS_LABELS.get(message.status, message.status))
+    return entry
+
+
+def _override_reasons(complaint: Complaint, events: list[AuditEvent]) -> dict[int, str]:
+    """The record keeps the reason of the override in force: it belongs to the last one."""
+    overrides = [e.id for e in events if e.action == "complaint.confirmation_overridden"]
+    reason = complaint.confirmation_override_reason
+    return {overrides[-1]: reason} if overrides and reason else {}
+
+
+def _orphan_mail(message: OutboxMessage) -> TimelineEntry:
+    """A message with no audit event of its own (should not happen; shown all the same)."""
+    kind = KIND_LABELS.get(message.kind, message.kind)
+    return TimelineEntry(
+        message.created_at,
+        _("Email queued: %(kind)s to %(recipient)s", kind=kind, recipient=message.recipient),
+        message=message, status=str(MAIL_STATUS_LABELS.get(message.status, message.status)),
+    )
+
+
+def timeline(complaint: Complaint) -> list[TimelineEntry]:
+    """Every event of the complaint, oldest first: its audit trail (record, notices, mail)
+    with each email's current delivery status from the outbox."""
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "complaint", AuditEvent.object_id == str(complaint.id),
+               AuditEvent.action.not_in(TIMELINE_HIDDEN))
+        .options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.id)
+    ).all()
+    messages = {m.id: m for m in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id))}
+    reasons = _override_reasons(complaint, events)
+    entries = [_event_entry(e, messages, reasons.get(e.id)) for e in events]
+    shown = {e.message.id for e in entries if e.message is not None}
+    entries.extend(_orphan_mail(m) for i, m in messages.items() if i not in shown)
+    entries.sort(key=lambda e: e.at)
+    return entries
+
+
+PENDING_MAIL = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
+
+
+def has_pending_mail(entries: list[TimelineEntry]) -> bool:
+    """Whether an email on the timeline is still queued or being sent (the page polls)."""
+    return any(e.message is not None and e.message.status in PENDING_MAIL for e in entries)
