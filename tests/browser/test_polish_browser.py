@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -26,7 +26,7 @@ def _draft(server: LiveServer, **fields) -> str:
         reception = db.session.scalar(select(User).where(User.username == "reception"))
         fields = {"channel": "phone", **fields}
         complaint = Complaint(state=State.DRAFT, created_by=reception,
-                              received_at=datetime(2026, 12, 1, 5, 26, tzinfo=timezone.utc),
+                              received_at=datetime(2026, 12, 1, 5, 26, tzinfo=UTC),
                               **fields)
         db.session.add(complaint)
         db.session.flush()
@@ -134,8 +134,8 @@ def test_the_reference_stays_on_one_line_in_the_list(live_server, page):
     with live_server.app.app_context(), write_transaction():
         db.session.add(Complaint(
             state=State.REGISTERED, reference=f"TS-2026-{90000 + next(_numbers):05d}",
-            channel="phone", received_at=datetime.now(timezone.utc),
-            first_response_due=(datetime.now(timezone.utc) + timedelta(days=3)).date(),
+            channel="phone", received_at=datetime.now(UTC),
+            first_response_due=(datetime.now(UTC) + timedelta(days=3)).date(),
             complainant=Client(name="上海恒远贸易有限公司法务部第三联络处")))
     login(page, "partner")
     page.goto("/complaints?state=registered")

@@ -4,7 +4,7 @@ size spelling per locale."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -47,7 +47,7 @@ def test_the_to_verify_card_names_the_client_and_the_complaint(client, auth, app
 
 
 def test_one_medium_date_per_locale(app):
-    moment = datetime(2026, 12, 1, 5, 26, tzinfo=timezone.utc)  # 13:26 in Beijing
+    moment = datetime(2026, 12, 1, 5, 26, tzinfo=UTC)  # 13:26 in Beijing
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert format_day(date(2026, 12, 1)) == "1 Dec 2026"
         assert format_day(date(2026, 12, 1), "short") == "1 Dec 2026"
