@@ -34,8 +34,8 @@ RECEIVED_DAY = date(2026, 9, 30)
 #   8 Oct Thu = 1st, 9 Oct Fri = 2nd, 10 Oct Sat = 3rd (a make-up working Saturday, 调休).
 # A naive Mon–Fri count would give 2 Oct; skipping the holiday but not the make-up day, 12 Oct.
 EXPECTED_DUE = date(2026, 10, 10)
-DUE_UI = "Saturday, October 10, 2026"  # the record page (en UI, Babel "full")
-DUE_FLASH = "October 10, 2026"  # the flash after registering (Babel "long")
+DUE_UI = "Saturday, 10 October 2026"  # the record page (en UI, "full", British order)
+DUE_FLASH = "10 October 2026"  # the flash after registering ("long", British order)
 DUE_PDF_ZH = "2026年10月10日星期六"  # the notice: zh_CN "full"
 DUE_PDF_EN = "Saturday, 10 October 2026"  # the notice: en_GB "full"
 

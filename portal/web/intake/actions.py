@@ -4,9 +4,9 @@ override, verification of an online submission, registration, an email sent agai
 from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 
+from portal.formatting import format_day
 from portal.models.complaint import Complaint
 from portal.models.user import Role
 from portal.security import require, roles
@@ -171,7 +171,7 @@ def register(key: str):
     def registered(_result) -> Response:
         flash(_("Registered as %(reference)s. The first response is due by %(date)s; the "
                 "acknowledgement will be emailed to the client.", reference=complaint.reference,
-                date=format_date(complaint.first_response_due, "long")), "ok")
+                date=format_day(complaint.first_response_due, "long")), "ok")
         return htmx.redirect(show_url(complaint))
 
     return htmx.write(
