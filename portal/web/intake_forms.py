@@ -34,7 +34,7 @@ from portal.models.complaint import (
     EvidenceCategory,
     Remedy,
 )
-from portal.services.intake import NARRATIVE_MAX
+from portal.services.intake.sections import NARRATIVE_MAX
 
 # A <select> with `required` must start with an empty placeholder (HTML spec); ours always
 # have a sensible default, so the server checks instead of the browser.
@@ -42,20 +42,16 @@ NO_REQUIRED_ATTR = {"required": False}
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
 
-def _label(value) -> str:
-    return value() if callable(value) else value
-
-
 def channel_choices() -> list[tuple[str, str]]:
-    return [(c.value, _label(CHANNEL_LABELS[c])) for c in Channel]
+    return [(c.value, str(CHANNEL_LABELS[c])) for c in Channel]
 
 
 def remedy_choices() -> list[tuple[str, str]]:
-    return [(r.value, _label(REMEDY_LABELS[r])) for r in Remedy]
+    return [(r.value, str(REMEDY_LABELS[r])) for r in Remedy]
 
 
 def category_choices() -> list[tuple[str, str]]:
-    return [(c.value, _label(EVIDENCE_CATEGORY_LABELS[c])) for c in EvidenceCategory]
+    return [(c.value, str(EVIDENCE_CATEGORY_LABELS[c])) for c in EvidenceCategory]
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -219,7 +215,7 @@ class CorrectionForm(FlaskForm):
 
 def local_input(moment: datetime | None) -> datetime | None:
     """An aware moment as the naive Asia/Shanghai value a datetime-local input shows."""
-    from portal.services.intake import LOCAL_TZ
+    from portal.services.calendar import LOCAL_TZ
 
     if moment is None:
         return None
