@@ -14,7 +14,8 @@ from portal.services import drafts, worklist
 
 @pytest.fixture
 def ctx(app):
-    with app.test_request_context(), writes_by_default():
+    # The messages are asserted in English; the portal's default language is Chinese.
+    with app.test_request_context(headers={"Accept-Language": "en"}), writes_by_default():
         yield
 
 
