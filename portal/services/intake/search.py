@@ -7,7 +7,7 @@ import re
 from sqlalchemy import Select, func, or_, select
 
 from portal.db import contains, db
-from portal.models.complaint import Complaint, State
+from portal.models.complaint import Complaint, State, complaint_respondent
 from portal.models.matter import Client, Matter
 from portal.models.user import User
 
@@ -60,11 +60,24 @@ def search_matters(q: str | None) -> list[Matter]:
 
 
 LIST_FILTERS = ("open", "draft", "to_verify", "registered", "all")
+# The columns the list may be sorted by (the query string's `sort`), each with its keys.
+LIST_SORTS = ("reference", "received", "complainant", "due")
 
 
-def complaints_query(actor: User, state: str, q: str | None) -> Select:
+def _sort_keys(sort: str, descending: bool) -> list:
+    column = {"reference": Complaint.reference, "received": Complaint.received_at,
+              "complainant": Client.name, "due": Complaint.first_response_due}[sort]
+    ordered = column.desc() if descending else column.asc()
+    # Drafts have no reference and no due date yet: they go last whichever the direction.
+    tie = Complaint.id.desc() if descending else Complaint.id.asc()
+    return [ordered.nulls_last(), tie]
+
+
+def complaints_query(actor: User, state: str, q: str | None, sort: str | None = None,
+                     descending: bool = False) -> Select:
     """The complaints list: what `actor` may see, filtered by state and searched by the
-    complainant's name, the reference, the matter's reference or the draft label (D12)."""
+    complainant's or a respondent's name, the reference, the matter's reference or the
+    draft label (D12); sorted by one of LIST_SORTS when `sort` names one."""
     query = select(Complaint).where(Complaint.visible_to(actor))
     if state == "open":
         query = query.where(Complaint.state == State.DRAFT)
@@ -81,8 +94,12 @@ def complaints_query(actor: User, state: str, q: str | None) -> Select:
         # Uncorrelated IN (subquery): the few matching clients and matters are found once,
         # instead of once per complaint row. References are ASCII: a query with any other
         # character cannot match one, so those columns are not even read.
-        conditions = [Complaint.complainant_id.in_(
-            select(Client.id).where(contains(Client.name, q)))]
+        conditions = [
+            Complaint.complainant_id.in_(select(Client.id).where(contains(Client.name, q))),
+            Complaint.id.in_(select(complaint_respondent.c.complaint_id)
+                             .join(User, User.id == complaint_respondent.c.user_id)
+                             .where(contains(User.name, q))),
+        ]
         if q.isascii():
             conditions += [contains(Complaint.reference, q),
                            Complaint.matter_id.in_(select(Matter.id).where(
@@ -91,6 +108,10 @@ def complaints_query(actor: User, state: str, q: str | None) -> Select:
         if named is not None:
             conditions.append(named)
         query = query.where(or_(*conditions))
+    if sort in LIST_SORTS:
+        if sort == "complainant":
+            query = query.outerjoin(Client, Complaint.complainant_id == Client.id)
+        return query.order_by(*_sort_keys(sort, descending))
     if state == "registered":
         return query.order_by(Complaint.first_response_due, Complaint.id)
     return query.order_by(Complaint.created_at.desc(), Complaint.id.desc())

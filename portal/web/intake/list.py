@@ -12,7 +12,8 @@ from portal.models.complaint import CHANNEL_LABELS, STATE_LABELS, Complaint
 from portal.security import roles
 from portal.services.calendar import LOCAL_TZ
 from portal.services.intake.completeness import missing_sections
-from portal.services.intake.search import LIST_FILTERS, QUERY_MAX, complaints_query
+from portal.services.intake.registration import due_window
+from portal.services.intake.search import LIST_FILTERS, LIST_SORTS, QUERY_MAX, complaints_query
 from portal.services.intake.sections import create_draft
 from portal.web import htmx
 from portal.web.intake import bp
@@ -28,11 +29,14 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
     state = state if state in LIST_FILTERS else "open"
     q = (request.args.get("q") or "").strip()[:QUERY_MAX]
     page = page_number()
-    query = complaints_query(actor(), state, q)
+    sort = request.args.get("sort")
+    sort = sort if sort in LIST_SORTS else None
+    descending = sort is not None and request.args.get("dir") == "desc"
+    query = complaints_query(actor(), state, q, sort, descending)
     total = db.session.scalar(query.with_only_columns(func.count(Complaint.id))
                               .order_by(None)) or 0
-    # The list shows the complainant and each draft's missing sections (which read the
-    # respondents): load them with the page instead of one query per row.
+    # The list shows the complainant, the respondents and each draft's missing sections:
+    # load them with the page instead of one query per row.
     rows = db.session.scalars(
         query.options(selectinload(Complaint.complainant), selectinload(Complaint.respondents))
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
@@ -42,6 +46,7 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
             "channel": "phone", "received_at": local_input(utcnow())})
     return {
         "rows": rows, "state": state, "q": q, "page_no": page, "total": total,
+        "sort": sort, "descending": descending, "due": due_window(),
         "pages": max(1, -(-total // PAGE_SIZE)), "new_form": new_form,
         "state_labels": STATE_LABELS, "channel_labels": CHANNEL_LABELS,
         "missing_sections": missing_sections, "filters": _filter_labels(),
