@@ -120,9 +120,12 @@ REMEDY_DETAILS = {
 }
 CHANNEL_WEIGHTS = {Channel.PHONE: 30, Channel.WALK_IN: 15, Channel.EMAIL: 20, Channel.LETTER: 5,
                    Channel.CLIENT_RELATIONS: 10, Channel.WEB: 20}
+# The way that needs no note for each channel (services/intake/confirmation.py).
 CONFIRMATION_BY_CHANNEL = {Channel.PHONE: ConfirmationMethod.PHONE,
                            Channel.WALK_IN: ConfirmationMethod.IN_PERSON,
+                           Channel.CLIENT_RELATIONS: ConfirmationMethod.IN_PERSON,
                            Channel.EMAIL: ConfirmationMethod.SIGNED_LINK,
+                           Channel.LETTER: ConfirmationMethod.SIGNED_LINK,
                            Channel.WEB: ConfirmationMethod.SIGNED_LINK}
 
 
@@ -312,8 +315,7 @@ class _Generator:
             remedy_details="；".join(self._fill(d, respondents[0], "", received)
                                     for d in details) or None,
             confirmed_at=confirmed, confirmed_by_id=self.firm.reception.id,
-            confirmation_method=CONFIRMATION_BY_CHANNEL.get(
-                channel, ConfirmationMethod.IN_PERSON).value,
+            confirmation_method=CONFIRMATION_BY_CHANNEL[channel].value,
             registered_at=registered, first_response_due=deadline.due,
             deadline_provisional=deadline.provisional,
             created_by_id=self.firm.reception.id,

@@ -185,6 +185,13 @@ class ConfirmForm(FlaskForm):
         _l("How did the client confirm?"),
         validators=[DataRequired(_l("Choose how the client confirmed: in person or by phone."))],
     )
+    # Needed when the way of confirming does not match the channel (the service's rule).
+    note = TextAreaField(
+        _l("Note"),
+        validators=[Optional(),
+                    Length(max=2000, message=_l("The note has at most %(max)d characters."))],
+        render_kw={"rows": 3},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

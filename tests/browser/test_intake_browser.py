@@ -317,7 +317,7 @@ def read_back_and_confirm(page: Page, label: str) -> None:
     assert navigation.value.status == 422
     expect(page.locator(".choice-group .error")).to_contain_text(
         "Choose how the client confirmed: in person or by phone.")
-    page.get_by_label("In person").check()
+    page.get_by_label("By phone").check()  # a phone complaint: "in person" would need a note
     with page.expect_navigation():
         page.get_by_role("button", name="The client confirms these points").click()
     assert page.url.endswith(f"/complaints/{label}"), page.url

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -15,6 +16,15 @@ from portal.models import Client, Complaint, State, User
 from tests.browser.helpers import LiveServer, check_page, login, switch_language
 
 _numbers = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _no_stored_language(live_server):
+    """The receptionist's language switch is stored on the account: forget it afterwards,
+    so that later tests see the language their browser asks for."""
+    yield
+    with live_server.app.app_context(), write_transaction():
+        db.session.scalar(select(User).where(User.username == "reception")).locale = None
 
 
 def _registered(server: LiveServer, clock, due_in_days: int, client: str,
@@ -82,3 +92,59 @@ def test_due_dates_turn_due_soon_then_overdue(live_server, en_page, clock):
     expect(after(1)).to_have_text("Overdue")
     check_page(en_page)
     switch_language(en_page, "zh_CN")
+
+
+def _phone_draft(server: LiveServer) -> str:
+    """A complete draft that came by phone, ready for its read-back."""
+    with server.app.app_context(), write_transaction():
+        reception = db.session.scalar(select(User).where(User.username == "reception"))
+        complaint = Complaint(
+            state=State.DRAFT, channel="phone", created_by=reception,
+            received_at=datetime(2026, 12, 1, 5, 26, tzinfo=UTC),
+            complainant=Client(name=f"确认客户{next(_numbers)}", phone="13800000000",
+                               language="zh"),
+            respondents=[db.session.scalar(select(User).where(User.name == "王磊"))],
+            narrative="律师三个月没有回复。", occurred_on=date(2026, 9, 1),
+            remedies_sought=["apology"])
+        db.session.add(complaint)
+        db.session.flush()
+        return complaint.label
+
+
+def test_a_phone_complaint_confirmed_in_person_needs_a_note(live_server, en_page):
+    key = _phone_draft(live_server)
+    login(en_page, "reception")
+    switch_language(en_page, "en")
+    en_page.goto(f"/complaints/{key}/read-back")
+    expect(en_page.locator("#confirm-note-hint")).to_have_text(
+        "Received: Phone. A note is needed unless the client confirmed by phone.")
+    en_page.get_by_label("In person").check()
+    with en_page.expect_navigation() as navigation:
+        en_page.get_by_role("button", name="The client confirms these points").click()
+    assert navigation.value.status == 422
+    error = en_page.locator("#confirm-note-error")
+    expect(error).to_contain_text("These do not match: add a note")
+    expect(error).to_have_attribute("role", "alert")
+    expect(en_page.get_by_label("In person")).to_be_checked()
+    check_page(en_page)
+    en_page.locator("#confirm-note").fill("The client came to the office the next day.")
+    with en_page.expect_navigation():
+        en_page.get_by_role("button", name="The client confirms these points").click()
+    assert en_page.url.endswith(f"/complaints/{key}"), en_page.url
+    expect(en_page.locator("#flash")).to_contain_text(
+        "The client's confirmation has been recorded.")
+    switch_language(en_page, "zh_CN")
+
+
+def test_the_registration_box_says_each_label_once(live_server, page, clock):
+    reference = _registered(live_server, clock, 5, "登记框客户", "王磊")
+    login(page, "reception")
+    for locale, state in (("zh_CN", "已登记"), ("en", "Registered")):
+        switch_language(page, locale)
+        page.goto(f"/complaints/{reference}")
+        facts = [t.strip() for t in
+                 page.locator("#intake-actions dl.facts > *").all_inner_texts()]
+        assert facts.count(state) == 1, facts
+        assert all(a != b for a, b in zip(facts, facts[1:], strict=False)), facts
+        check_page(page)
+    switch_language(page, "zh_CN")

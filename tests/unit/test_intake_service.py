@@ -157,8 +157,53 @@ def test_confirm_requires_a_complete_record(ctx):
 
 def test_only_in_person_phone_or_imported_confirmations(ctx):
     complaint = draft(confirm=False)
-    with pytest.raises(IntakeError):
-        confirm_read_back(None, complaint, ConfirmationMethod.OVERRIDE)
+    for method in (ConfirmationMethod.OVERRIDE, ConfirmationMethod.SIGNED_LINK):
+        with pytest.raises(IntakeError) as caught:
+            confirm_read_back(None, complaint, method)
+        assert caught.value.field == "method"
+        assert caught.value.message == "Choose how the client confirmed: in person or by phone."
+    assert not complaint.is_confirmed
+    with pytest.raises(ValueError):
+        confirm_read_back(None, complaint, "by_carrier_pigeon")
+
+
+@pytest.mark.parametrize(("channel", "method", "needs_note"), [
+    ("walk_in", ConfirmationMethod.IN_PERSON, False),
+    ("client_relations", ConfirmationMethod.IN_PERSON, False),
+    ("phone", ConfirmationMethod.PHONE, False),
+    ("phone", ConfirmationMethod.IN_PERSON, True),
+    ("walk_in", ConfirmationMethod.PHONE, True),
+    ("email", ConfirmationMethod.IN_PERSON, True),
+    ("letter", ConfirmationMethod.PHONE, True),
+    ("web", ConfirmationMethod.IN_PERSON, True),
+    ("email", ConfirmationMethod.IMPORTED, False),
+])
+def test_a_confirmation_that_does_not_match_the_channel_needs_a_note(ctx, channel, method,
+                                                                     needs_note):
+    complaint = draft(confirm=False)
+    complaint.channel = channel
+    if needs_note:
+        with pytest.raises(IntakeError) as caught:
+            confirm_read_back(reception(), complaint, method, note="   ")
+        assert caught.value.field == "note"
+        assert "These do not match: add a note" in caught.value.message
+        assert not complaint.is_confirmed
+        confirm_read_back(reception(), complaint, method, note="客户当天来所确认")
+        assert complaint.confirmation_note == "客户当天来所确认"
+        event = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "complaint.confirmed").order_by(AuditEvent.id.desc())).first()
+        assert event.details == {"method": method.value, "note_length": 8}
+    else:
+        confirm_read_back(reception(), complaint, method)
+        assert complaint.confirmation_note is None
+    assert complaint.is_confirmed and complaint.confirmation_method == method.value
+
+
+def test_a_confirmation_note_has_a_limit(ctx):
+    complaint = draft(confirm=False)
+    with pytest.raises(IntakeError) as caught:
+        confirm_read_back(reception(), complaint, ConfirmationMethod.IN_PERSON, note="很" * 2001)
+    assert caught.value.field == "note"
 
 
 def test_override_is_for_partners_with_a_reason(ctx):

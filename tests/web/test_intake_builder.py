@@ -495,7 +495,7 @@ def test_investigators_cannot_search_clients(client, auth):
 def test_registered_complaint_is_read_only(reception, app):
     key = complete_draft(reception, app)
     reception.post(f"/complaints/{key}/confirm",
-                   data={"confirm-method": "in_person", "version": version(app, key)})
+                   data={"confirm-method": "phone", "version": version(app, key)})
     reception.post(f"/complaints/{key}/register", headers=HX)
     reference = get(app, key).reference
     old = reception.get(f"/complaints/{key}")

@@ -124,8 +124,10 @@ def complete_draft(client, app, *, language: str = "zh", existing: str | None = 
 
 
 def confirm_in_person(client, app, key: str):
+    """Confirmed in person; the drafts here come by phone, so with the note that needs."""
     return client.post(f"/complaints/{key}/confirm",
-                       data={"confirm-method": "in_person", "version": version(app, key)})
+                       data={"confirm-method": "in_person", "version": version(app, key),
+                             "confirm-note": "客户次日来所当面确认"})
 
 
 def today() -> date:

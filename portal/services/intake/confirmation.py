@@ -12,11 +12,14 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from portal.db import db, utcnow
 from portal.models.complaint import (
+    CHANNEL_LABELS,
+    Channel,
     Complaint,
     ConfirmationLink,
     ConfirmationMethod,
@@ -64,9 +67,29 @@ def mark_verified(actor: User | None, complaint: Complaint) -> Complaint:
     return complaint
 
 
+# How a client confirms the read-back on each channel without further explanation: in
+# person at a walk-in or with client-relations staff, by phone on a phone call. Any other
+# pairing (a phone complaint confirmed "in person", an emailed one by phone) needs a note.
+CONFIRMATION_FOR_CHANNEL = {
+    Channel.WALK_IN: ConfirmationMethod.IN_PERSON,
+    Channel.CLIENT_RELATIONS: ConfirmationMethod.IN_PERSON,
+    Channel.PHONE: ConfirmationMethod.PHONE,
+}
+NOTE_MAX = 2000
+
+
+def needs_confirmation_note(channel: str | None, method: str) -> bool:
+    """Whether confirming a complaint received on `channel` by `method` needs a note."""
+    if method == ConfirmationMethod.IMPORTED:
+        return False
+    return CONFIRMATION_FOR_CHANNEL.get(channel) != method
+
+
 def confirm_read_back(actor: User | None, complaint: Complaint, method: ConfirmationMethod,
-                      *, expected_version: int | None = None) -> Complaint:
-    """The client confirmed the read-back in person or by phone (or, imported, elsewhere)."""
+                      *, note: str | None = None,
+                      expected_version: int | None = None) -> Complaint:
+    """The client confirmed the read-back in person or by phone (or, imported, elsewhere);
+    a `note` says why when the way does not match the channel."""
     method = ConfirmationMethod(method)
     if method not in (ConfirmationMethod.IN_PERSON, ConfirmationMethod.PHONE,
                       ConfirmationMethod.IMPORTED):
@@ -75,17 +98,34 @@ def confirm_read_back(actor: User | None, complaint: Complaint, method: Confirma
     require_draft(complaint)
     check_version(complaint, expected_version)
     require_complete(complaint)
+    note = clean_text(note)
+    if note is None and needs_confirmation_note(complaint.channel, method):
+        raise IntakeError(_("Received: %(channel)s; confirmed: %(method)s. These do not "
+                            "match: add a note saying how the client confirmed and why.",
+                            channel=CHANNEL_LABELS.get(complaint.channel, complaint.channel),
+                            method=_confirmation_label(method)), field="note")
+    if note is not None and len(note) > NOTE_MAX:
+        raise IntakeError(_("The note has at most %(max)d characters.", max=NOTE_MAX),
+                          field="note")
     cancel_open_links(complaint)
     complaint.confirmed_at = utcnow()
     complaint.confirmation_method = method.value
     complaint.confirmed_by = actor
     complaint.confirmation_override_reason = None
+    complaint.confirmation_note = note
     complaint.correction_requested = None
     touch(complaint)
     flush()
-    audit.record("complaint.confirmed", actor=actor, obj=complaint,
-                 details={"method": method.value})
+    details: dict[str, Any] = {"method": method.value}
+    if note is not None:  # the note may name people: the audit trail holds its length only
+        details["note_length"] = len(note)
+    audit.record("complaint.confirmed", actor=actor, obj=complaint, details=details)
     return complaint
+
+
+def _confirmation_label(method: ConfirmationMethod) -> str:
+    return (pgettext("confirmation", "In person") if method == ConfirmationMethod.IN_PERSON
+            else pgettext("confirmation", "By phone"))
 
 
 def override_confirmation(actor: User, complaint: Complaint, reason: str | None) -> Complaint:

@@ -48,6 +48,7 @@ def _read_back_page(complaint: Complaint, form: ConfirmForm | None = None, statu
         "form": form or ConfirmForm(formdata=None, prefix="confirm"),
         "missing": missing,
         "missing_labels": [str(SECTION_LABELS[s]) for s in missing],
+        "expected_method": confirmation.CONFIRMATION_FOR_CHANNEL.get(complaint.channel),
         "error": error,
         "conflict": conflict,
         "version": posted_version() if conflict else complaint.version,
@@ -82,10 +83,14 @@ def confirm(key: str):
             return _read_back_page(complaint, form, status, conflict=_(
                 "The record was changed after this read-back was opened, so the confirmation "
                 "was not recorded. Reload the page and read the new version to the client."))
-        return _read_back_page(complaint, form, status, error=error.message)
+        if not error.errors:  # a rule about the record, not about what was typed
+            return _read_back_page(complaint, form, status, error=error.message)
+        attach(form, error)
+        return _read_back_page(complaint, form, status)
 
     return htmx.write(lambda: confirmation.confirm_read_back(
-        actor(), complaint, form.method.data, expected_version=posted_version()),
+        actor(), complaint, form.method.data, note=form.note.data,
+        expected_version=posted_version()),
         done=confirmed, refused=refused)
 
 
