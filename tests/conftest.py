@@ -18,6 +18,14 @@ from portal import create_app
 from portal.db import db, write_transaction
 
 DEMO_PASSWORD = "redress-demo"
+# The demo user that holds just this one role (portal/demo.py): partner2 (刘慧敏) is only a
+# partner, while "partner" (陈志远) also sits on the committee.
+ROLE_USERS = {
+    "receptionist": "reception",
+    "investigator": "investigator",
+    "committee": "committee1",
+    "partner": "partner2",
+}
 
 
 class Client(FlaskClient):
@@ -111,12 +119,7 @@ def runner(app):
 
 
 class AuthActions:
-    ROLE_USERS = {
-        "receptionist": "reception",
-        "investigator": "investigator",
-        "committee": "committee1",
-        "partner": "partner2",
-    }
+    ROLE_USERS = ROLE_USERS
 
     def __init__(self, client: Client):
         self.client = client
@@ -137,6 +140,20 @@ class AuthActions:
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def reception(client, auth) -> Client:
+    """The test client, signed in as the receptionist."""
+    auth.login_as("receptionist")
+    return client
+
+
+@pytest.fixture
+def partner(client, auth) -> Client:
+    """The test client, signed in as partner2 (刘慧敏), who is only a partner."""
+    auth.login_as("partner")
+    return client
 
 
 def field_errors(html: str) -> list[str]:

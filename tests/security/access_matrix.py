@@ -22,19 +22,14 @@ from werkzeug.routing.converters import (
     UUIDConverter,
 )
 
-from portal.db import db, utcnow
+from portal import clock
+from portal.db import db
 from portal.models.user import User
 from portal.security import AUTHENTICATED, PUBLIC, access_rule
+from tests.conftest import ROLE_USERS
 
 TABLE_PATH = Path(__file__).with_name("access_table.json")
 ROLES = ("anonymous", "receptionist", "investigator", "committee", "partner")
-# The demo user that holds just this one role.
-ROLE_USERS = {
-    "receptionist": "reception",
-    "investigator": "investigator",
-    "committee": "committee1",
-    "partner": "partner2",
-}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -106,7 +101,7 @@ def become(client, username: str | None) -> None:
     with client.session_transaction() as sess:
         sess.clear()
         if token:
-            now = utcnow().isoformat()
+            now = clock.now().isoformat()
             sess.update({"_user_id": token, "_fresh": True, "started_at": now, "seen_at": now})
 
 

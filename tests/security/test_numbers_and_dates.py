@@ -16,18 +16,6 @@ HUGE = "9" * 30
 INT64 = str(2**63)  # one more than a BIGINT holds
 
 
-@pytest.fixture
-def partner(client, auth):
-    auth.login_as("partner")
-    return client
-
-
-@pytest.fixture
-def reception(client, auth):
-    auth.login_as("receptionist")
-    return client
-
-
 @pytest.mark.parametrize("url", [f"/complaints?page={HUGE}", f"/complaints?page={INT64}",
                                  "/complaints?page=1000001", f"/admin/audit?page={HUGE}",
                                  f"/admin/audit?page={INT64}&action=login.succeeded"])

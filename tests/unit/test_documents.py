@@ -9,6 +9,7 @@ import subprocess
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from jinja2 import UndefinedError
 from pypdf import PdfReader
 from sqlalchemy import select
 from weasyprint.urls import path2url
@@ -259,7 +260,8 @@ def test_templates_only_see_plain_data():
         render("intake/show.html", {})
     with pytest.raises(DocumentError):
         render("emails/../base.html", {})
-    with pytest.raises(Exception):  # noqa: B017 - StrictUndefined: missing data fails loudly
+    # StrictUndefined: missing data fails loudly instead of rendering an empty string.
+    with pytest.raises(UndefinedError, match="'languages' is undefined"):
         render("emails/acknowledgement.txt", {})
 
 

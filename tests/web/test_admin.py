@@ -22,12 +22,6 @@ NEW = {"username": "new.clerk", "name": "新同事", "email": "new.clerk@firm.ex
        "confirm": "a good long password"}
 
 
-@pytest.fixture
-def partner(client, auth):
-    auth.login_as("partner")
-    return client
-
-
 def user_id(app, username: str) -> int:
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username == username))

@@ -27,12 +27,6 @@ ONE_LINE = "A name is written on one line, without line breaks or control charac
 NOT_REACHABLE = "Our mail cannot reach an address with Chinese or other non-Latin letters"
 
 
-@pytest.fixture
-def reception(client, auth):
-    auth.login_as("receptionist")
-    return client
-
-
 def count(app, model) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model))

@@ -11,12 +11,6 @@ from tests.web.test_intake_evidence import upload
 from tests.web.test_intake_support import get, new_draft
 
 
-@pytest.fixture
-def reception(client, auth):
-    auth.login_as("receptionist")
-    return client
-
-
 def download(client, app, key: str):
     item = get(app, key).evidence[-1]
     response = client.get(f"/complaints/{key}/evidence/{item.id}")

@@ -25,12 +25,6 @@ from tests.web.test_intake_support import (
 )
 
 
-@pytest.fixture
-def reception(client, auth):
-    auth.login_as("receptionist")
-    return client
-
-
 def upload(client, key: str, data: bytes, name: str = "合同.pdf",
            category: str = "engagement_contract", htmx: bool = True):
     form = {"evidence-file": (io.BytesIO(data), name), "evidence-category": category,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 
 from portal.db import db, writes_by_default
@@ -22,12 +21,6 @@ from tests.web.test_intake_support import (
     save,
     version,
 )
-
-
-@pytest.fixture
-def reception(client, auth):
-    auth.login_as("receptionist")
-    return client
 
 
 def register(client, key: str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.unit.test_intake_filetypes import PDF
-from tests.web.test_intake_evidence import evidence_count, reception, upload  # noqa: F401
+from tests.web.test_intake_evidence import evidence_count, upload
 from tests.web.test_intake_support import new_draft
 
 
