@@ -9,7 +9,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from portal.db import db
+from portal.db import contains, db
 from portal.models.access_request import AccessRequest, AccessRequestStatus
 from portal.models.audit import AuditEvent
 from portal.models.complaint import Complaint
@@ -26,13 +26,10 @@ def search_users(text: str = "", role: str = "", status: str = "") -> list[User]
     """Staff whose name, username or email contains `text`, optionally by role and status."""
     query = select(User).options(selectinload(User.department))
     if text:
-        pattern = f"%{_escape_like(text.strip().lower())}%"
+        needle = text.strip()
         query = query.where(
-            or_(
-                func.lower(User.name).like(pattern, escape="\\"),
-                func.lower(User.username).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"),
-            )
+            or_(contains(User.name, needle), contains(User.username, needle),
+                contains(User.email, needle))
         )
     if role in {r.value for r in Role}:
         query = query.where(User.role_rows.any(UserRole.role == role))
@@ -48,10 +45,6 @@ def search_users(text: str = "", role: str = "", status: str = "") -> list[User]
     # accounts first (by username), then lawyers recorded without a login (by name)
     query = query.order_by(User.username.is_(None), User.username, User.name)
     return list(db.session.scalars(query))
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass

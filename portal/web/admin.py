@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
-from portal.db import begin_write, db
+from portal.db import db
 from portal.i18n import current_locale
 from portal.models.audit import AuditEvent
 from portal.models.user import Department, Role, User
@@ -31,63 +31,10 @@ from portal.web.admin_forms import (
     UserEditForm,
     UserFilterForm,
 )
+from portal.web.audit_labels import ACTION_LABELS, OBJECT_LABELS, action_label
 from portal.web.params import page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-ACTION_LABELS = {
-    "login.succeeded": _l("Signed in"),
-    "login.failed": _l("Sign-in failed"),
-    "login.throttled": _l("Sign-in refused: too many attempts"),
-    "logout": _l("Signed out"),
-    "password.changed": _l("Changed own password"),
-    "password.change_failed": _l("Password change failed"),
-    "user.created": _l("User created"),
-    "user.updated": _l("User changed"),
-    "user.password_reset": _l("Password reset by a partner"),
-    "access.requested": _l("Access change requested"),
-    "access.approved": _l("Access change approved by a second partner"),
-    "access.rejected": _l("Access change rejected or withdrawn"),
-    "access.approval_refused": _l("Approval refused: a partner cannot approve their own change"),
-    "access.denied": _l("Access denied"),
-    "csrf.rejected": _l("Forged or expired form rejected"),
-    "complaint.created": _l("Complaint draft created"),
-    "complaint.submitted_online": _l("Complaint submitted online"),
-    "complaint.imported": _l("Complaint imported"),
-    "complaint.exported": _l("Complaint exported"),
-    "complaint.section_saved": _l("Complaint section saved"),
-    "complaint.viewed": _l("Complaint record viewed"),
-    "complaint.verified": _l("Online submission verified"),
-    "complaint.confirmed": _l("Read-back confirmed"),
-    "complaint.confirmation_requested": _l("Confirmation link sent"),
-    "complaint.correction_requested": _l("Client asked for a correction"),
-    "complaint.confirmation_overridden": _l("Confirmation overridden by a partner"),
-    "complaint.registered": _l("Complaint registered"),
-    "evidence.added": _l("Evidence uploaded"),
-    "evidence.downloaded": _l("Evidence downloaded"),
-    "notice.issued": _l("Notice issued"),
-    "mail.queued": _l("Email queued"),
-    "mail.sent": _l("Email sent"),
-    "mail.failed": _l("Email delivery failed"),
-    "mail.dead": _l("Email undeliverable"),
-    "mail.resent": _l("Email resent"),
-    "matter.created": _l("Matter created"),
-    "calendar.override_set": _l("Working-day override set"),
-    "calendar.override_removed": _l("Working-day override removed"),
-    "calendar.year_confirmed": _l("Year's working-day schedule confirmed"),
-    "audit.rekeyed": _l("Audit trail keyed: later events are signed with the firm's key"),
-    "audit.head_mailed": _l("Audit trail's newest event emailed to the partners"),
-}
-
-OBJECT_LABELS = {
-    "user": _l("User"),
-    "complaint": _l("Complaint"),
-    "evidence": _l("Evidence"),
-    "outbox_message": _l("Email"),
-    "matter": _l("Matter"),
-    "calendar_override": _l("Working-day override"),
-    "confirmed_year": _l("Working-day schedule"),
-}
 
 CHAIN_REASONS = {  # services.audit.ChainBreak codes, in the reader's language
     "link": _l("its link to the previous event does not match (an event was deleted or moved)"),
@@ -149,20 +96,19 @@ T = TypeVar("T")
 
 
 def _commit_change(form, change: Callable[[], T]) -> T | None:
-    """Run an account service and commit; when it is refused, put the reason on the form."""
-    begin_write()
-    try:
-        result = change()
-        db.session.commit()
-    except accounts.AccountError as error:
-        db.session.rollback()
+    """Run an account service through `htmx.write`; when it is refused, put the reason on
+    the form and return None."""
+
+    def refused(error: Exception, status: int) -> None:
+        if not isinstance(error, accounts.AccountError):
+            raise error
         _attach(form, error)
+
+    try:
+        return htmx.write(change, done=lambda result: result, refused=refused)
     except IntegrityError:  # two partners racing for the same username or address
-        db.session.rollback()
         form.form_errors.append(_("This username or email address is already in use."))
-    else:
-        return result
-    return None
+        return None
 
 
 def department_name(department: Department | None) -> str:
@@ -187,8 +133,7 @@ def _selected_roles(form) -> set[Role]:
 
 @bp.app_template_global()
 def audit_action_label(action: str) -> str:
-    label = ACTION_LABELS.get(action)
-    return str(label) if label else action
+    return action_label(action)
 
 
 @bp.app_template_global()

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.config import second_partner_approval
-from portal.db import begin_write, db, write_transaction
+from portal.db import db, write_transaction
 from portal.models.access_request import ACCESS_REQUEST_LABELS, AccessRequest, AccessRequestKind
 from portal.models.user import Role, User
 from portal.security import roles
@@ -80,20 +80,28 @@ def _refusal(access_request: AccessRequest, actor: User, approving: bool) -> str
     return None if access_request.can_reject(actor) else "decided"
 
 
+def _decided_message(request_id: int, decide: Callable[[User, AccessRequest], AccessRequest],
+                     actor: User, approving: bool) -> str:
+    access_request = db.get_or_404(AccessRequest, request_id)  # reloaded for the write
+    decide(actor, access_request)
+    return _done_message(access_request, access_request.user, approving)
+
+
+def _refusal_code(error: Exception) -> str:
+    if not isinstance(error, approvals.ApprovalError):
+        raise error
+    return error.code
+
+
 def _decide(request_id: int, decide: Callable[[User, AccessRequest], AccessRequest],
             approving: bool):
     actor = current_user._get_current_object()
     refusal = _refusal(db.get_or_404(AccessRequest, request_id), actor, approving)
     if refusal is None:
-        begin_write()
-        access_request = db.get_or_404(AccessRequest, request_id)  # reloaded for the write
-        try:
-            decide(actor, access_request)
-            message = _done_message(access_request, access_request.user, approving)
-            db.session.commit()
-        except approvals.ApprovalError as error:
-            db.session.rollback()
-            refusal = error.code
+        message, refusal = htmx.write(
+            lambda: _decided_message(request_id, decide, actor, approving),
+            done=lambda message: (message, None),
+            refused=lambda error, status: (None, _refusal_code(error)))
     if refusal is not None:
         if refusal != "decided":
             with write_transaction():  # an attempt to approve one's own change is recorded

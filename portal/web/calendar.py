@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,7 +14,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from portal import clock
-from portal.db import begin_write, db
 from portal.i18n import client_language
 from portal.models.user import Role
 from portal.security import roles
@@ -100,12 +99,19 @@ def _context(year: int, form: OverrideForm | None = None) -> dict:
 
 
 def _answer(partial: str, year: int, status: int = 200, **context):
-    """htmx swaps the partial; a browser without JavaScript gets the whole page back."""
-    if htmx.wants_fragment():
-        return htmx.partial(partial, status=status, **_context(year, **context))
-    if status >= 400:
-        return render_template("calendar/index.html", **_context(year, **context)), status
-    return htmx.redirect(url_for("calendar.index", year=year))
+    """htmx swaps the partial; a browser without JavaScript gets the whole page back after a
+    refusal, or is sent back to the year's page after a success."""
+    return htmx.answer(partial, "calendar/index.html", lambda full: _context(year, **context),
+                       status=status, redirect_to=url_for("calendar.index", year=year))
+
+
+def _bad_request(error: Exception, status: int):
+    """The year and day were checked before the write, so a refusal here is a bad request."""
+    abort(400)
+
+
+def _not_found(error: Exception, status: int):
+    abort(404)
 
 
 @bp.route("/calendar")
@@ -123,10 +129,9 @@ def add_override():
     year = _form_year(form)
     if not form.validate():
         return _answer("calendar/_overrides.html", year, 422, form=form)
-    begin_write()
-    calendar.set_override(current_user._get_current_object(), form.day.data,
-                          form.kind.data == "workday", form.note.data)
-    db.session.commit()
+    htmx.write(lambda: calendar.set_override(current_user._get_current_object(), form.day.data,
+                                             form.kind.data == "workday", form.note.data),
+               done=lambda override: None, refused=_bad_request)
     if not htmx.wants_fragment():
         flash(_("The override for %(day)s was saved.", day=form.day.data.isoformat()), "ok")
     return _answer("calendar/_overrides.html", year)
@@ -137,11 +142,10 @@ def add_override():
 def remove_override(day: str):
     try:
         when = date.fromisoformat(day)
-        begin_write()
-        calendar.remove_override(current_user._get_current_object(), when)
-    except (ValueError, calendar.CalendarError):
+    except ValueError:
         abort(404)
-    db.session.commit()
+    htmx.write(lambda: calendar.remove_override(current_user._get_current_object(), when),
+               done=lambda removed: None, refused=_not_found)
     if not htmx.wants_fragment():
         flash(_("The override for %(day)s was removed.", day=when.isoformat()), "ok")
     return _answer("calendar/_overrides.html", when.year)
@@ -151,9 +155,8 @@ def remove_override(day: str):
 @roles(Role.PARTNER)
 def confirm_year():
     year = _requested_year(default_current=False)
-    begin_write()
-    calendar.confirm_year(current_user._get_current_object(), year)
-    db.session.commit()
+    htmx.write(lambda: calendar.confirm_year(current_user._get_current_object(), year),
+               done=lambda confirmed: None, refused=_bad_request)
     if not htmx.wants_fragment():
         flash(_("The schedule for %(year)s is confirmed.", year=str(year)), "ok")
     return _answer("calendar/_status.html", year)

@@ -58,6 +58,7 @@ def wants_fragment() -> bool:
 # domain error rolls back and answers with the error's status.
 
 T = TypeVar("T")
+R = TypeVar("R")
 STOP_POLLING = 286  # htmx stops an `every`/`load delay` poll on this status
 
 
@@ -81,20 +82,21 @@ def refusal_status(error: Exception) -> int | None:
     return None
 
 
-def write(change: Callable[[], T], *, done: Callable[[T], Response],
-          refused: Callable[[Exception, int], Response]) -> Response:
+def write(change: Callable[[], T], *, done: Callable[[T], R],
+          refused: Callable[[Exception, int], R]) -> R:
     """begin_write(), the service call, commit, then `done(result)`; when the service says
-    no, roll back and answer `refused(error, status)` (409, 413 or 422)."""
+    no, roll back and answer `refused(error, status)` (409, 413 or 422). Any other error
+    (a failed commit included) rolls back and propagates."""
     begin_write()
     try:
         result = change()
+        db.session.commit()
     except Exception as error:
         db.session.rollback()
         status = refusal_status(error)
         if status is None:
             raise
         return refused(error, status)
-    db.session.commit()
     return done(result)
 
 

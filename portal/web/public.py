@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 
-from portal.db import begin_write, db
+from portal.db import write_transaction
 from portal.i18n import client_language
 from portal.request_bodies import (
     body_too_large,
@@ -67,9 +67,8 @@ def complaint_form():
             "nothing was sent. It has been removed below: please check your text and send it "
             "again."))
     if csrf_failed():
-        begin_write()
-        public_intake.record_forged_request(request.path)
-        db.session.commit()
+        with write_transaction():
+            public_intake.record_forged_request(request.path)
         return _render(form, 400, _(
             "This form has expired or did not come from this site, so nothing was sent. "
             "Your text is still below: please check it and send it again."))
@@ -83,15 +82,13 @@ def complaint_form():
             phone=current_app.config["FIRM_PHONE"],
             email=current_app.config["FIRM_COMPLAINTS_EMAIL"]))
     if form.is_bot:
-        begin_write()
-        public_intake.discard_bot_submission(key)
-        db.session.commit()
+        with write_transaction():
+            public_intake.discard_bot_submission(key)
         return htmx.redirect(url_for("public.complaint_thanks"))
     if not form.validate():
         return _render(form, 422)
-    begin_write()
-    public_intake.submit(_submission(form), form.payload(), key)
-    db.session.commit()
+    with write_transaction():
+        public_intake.submit(_submission(form), form.payload(), key)
     return htmx.redirect(url_for("public.complaint_thanks"))
 
 
