@@ -1,29 +1,18 @@
-"""Importing complaints from JSON (how firms migrate from spreadsheets) and exporting them.
-
-The format is documented in docs/import-format.md. An import is checked completely before
-anything is written: first the shape and values of every field, then what the file refers
-to in the database (staff, matter, client). Any problem rejects the whole file with
-messages that name the field (`complainant.email: not a valid email address`).
-"""
+"""Reading an import file: its shape and the value of every field, checked completely before
+anything is looked up or written (docs/import-format.md)."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
-from portal.db import db, utcnow
-from portal.models.audit import AuditEvent
-from portal.models.complaint import Channel, Complaint, ConfirmationMethod, Remedy
-from portal.models.matter import Client, Matter
-from portal.models.notice import Notice
-from portal.models.user import User
-from portal.services import addresses, audit
+from portal import clock
+from portal.models.complaint import Channel, Complaint, Remedy
+from portal.services import addresses
 from portal.services.addresses import plausible_phone
 
 FORMAT = "redress.complaint/1"
@@ -251,7 +240,7 @@ class _Checker:
         if moment.tzinfo is None or moment.utcoffset() is None:
             self.fail(path, "has no UTC offset; write it like 2026-03-02T09:30:00+08:00")
             return None
-        if moment > utcnow() + CLOCK_SKEW:
+        if moment > clock.now() + CLOCK_SKEW:
             self.fail(path, "is in the future")
             return None
         return moment
@@ -366,7 +355,7 @@ def parse(data: Any) -> ImportData:
         external_id=check.text(root.get("external_id"), "external_id", max_len=100,
                                required=True) or "",
         channel=check.choice(root.get("channel"), "channel", [c.value for c in Channel]) or "",
-        received_at=received_at or utcnow(),
+        received_at=received_at or clock.now(),
         language=check.choice(root.get("language"), "language", ["zh", "en"]) or "zh",
         complainant=complainant or PersonData(name=""),
         respondents=_respondents(check, root.get("respondents")),
@@ -405,285 +394,3 @@ def _check_complete(check: _Checker, parsed: ImportData) -> None:
     needing = sorted(set(parsed.remedies_sought) & {r.value for r in REMEDIES_NEEDING_DETAILS})
     if needing and not parsed.remedy_details and "remedy_details" not in paths:
         check.fail("remedy_details", f"is required with {', '.join(needing)}")
-
-
-# --- resolving what the file refers to (read-only), then writing --------------------------
-
-
-@dataclass
-class _Plan:
-    client: Client | None = None  # None: create a new client
-    respondents: list[tuple[PersonData, User | None]] = field(default_factory=list)
-    matter: Matter | None = None
-    create_matter: bool = False
-    notes: list[str] = field(default_factory=list)
-
-
-def find_by_external_id(external_id: str) -> Complaint | None:
-    return db.session.scalar(select(Complaint).where(Complaint.external_id == external_id))
-
-
-def _match_client(person: PersonData, plan: _Plan, errors: list[FieldError]) -> None:
-    if person.id_number:
-        found = db.session.scalar(select(Client).where(Client.id_number == person.id_number))
-        if found and found.name != person.name:
-            errors.append(FieldError("complainant.id_number",
-                                     f"belongs to existing client #{found.id}, "
-                                     "whose name is different"))
-            return
-        if found:
-            plan.client = found
-            plan.notes.append(f"complainant: existing client #{found.id} (same ID number)")
-            return
-    if person.email:
-        found = db.session.scalar(select(Client).where(
-            func.lower(Client.email) == person.email, Client.name == person.name,
-        ).order_by(Client.id).limit(1))
-        if found:
-            plan.client = found
-            plan.notes.append(f"complainant: existing client #{found.id} (same name and email)")
-
-
-def _match_respondent(person: PersonData, path: str, plan: _Plan,
-                      errors: list[FieldError]) -> User | None:
-    """The staff member named, or None when a lawyer without a login is to be created."""
-    if person.email:
-        user = db.session.scalar(select(User).where(func.lower(User.email) == person.email))
-        if user and user.name != person.name:
-            plan.notes.append(f"{path}: {person.email} is {user.name} in the portal; "
-                              "their record is used")
-    else:
-        users = db.session.scalars(select(User).where(User.name == person.name)).all()
-        if len(users) > 1:
-            errors.append(FieldError(f"{path}.name", f"{len(users)} staff members have this "
-                                     "name; add their email to say which one"))
-        user = users[0] if len(users) == 1 else None
-    if user is None:
-        plan.notes.append(f"{path}: {person.name} is not on file; "
-                          "recorded as a lawyer without a login")
-    return user
-
-
-def _match_matter(data: MatterData, plan: _Plan, errors: list[FieldError]) -> None:
-    matter = db.session.scalar(select(Matter).where(Matter.reference == data.reference))
-    if matter is None:
-        if not data.title:
-            errors.append(FieldError("matter.title", f"is required to create the new matter "
-                                     f"{data.reference} (no matter has this reference)"))
-        plan.create_matter = True
-        return
-    plan.matter = matter
-    differs = (data.title and data.title != matter.title) or (
-        data.case_number and data.case_number != matter.case_number)
-    if differs:
-        plan.notes.append(f"matter: {data.reference} exists with a different title or case "
-                          "number; the portal's record is kept")
-
-
-def _plan(data: ImportData) -> _Plan:
-    plan = _Plan()
-    errors: list[FieldError] = []
-    _match_client(data.complainant, plan, errors)
-    seen: set[int] = set()
-    for index, person in enumerate(data.respondents):
-        user = _match_respondent(person, f"respondents[{index}]", plan, errors)
-        if user is not None and user.id in seen:
-            errors.append(FieldError(f"respondents[{index}]", "names the same person twice"))
-        seen.update([user.id] if user is not None else [])
-        plan.respondents.append((person, user))
-    if data.matter:
-        _match_matter(data.matter, plan, errors)
-    if errors:
-        raise ImportRejected(errors)
-    return plan
-
-
-def _new_client(person: PersonData, language: str) -> Client:
-    client = Client(name=person.name, phone=person.phone, email=person.email,
-                    id_number=person.id_number, address=person.address, language=language)
-    db.session.add(client)
-    return client
-
-
-def _new_lawyer(person: PersonData) -> User:
-    lawyer = User(name=person.name, email=person.email)  # no username, no password: no login
-    db.session.add(lawyer)
-    db.session.flush()
-    audit.record("user.created", obj=lawyer, actor_label=ACTOR_LABEL,
-                 details={"login": False, "source": "import"})
-    return lawyer
-
-
-def _new_matter(data: MatterData) -> Matter:
-    matter = Matter(reference=data.reference, title=data.title or data.reference,
-                    case_number=data.case_number)
-    db.session.add(matter)
-    db.session.flush()
-    audit.record("matter.created", obj=matter, actor_label=ACTOR_LABEL,
-                 details={"source": "import"})
-    return matter
-
-
-def import_complaint(data: Any, *, working_days: int) -> ImportResult:
-    """Check, create and register one complaint. Writes, audits and flushes; never commits.
-
-    Re-importing an external_id already on file changes nothing and returns that complaint.
-    """
-    parsed = parse(data)
-    existing = find_by_external_id(parsed.external_id)
-    if existing is not None:
-        return ImportResult(existing, created=False, notes=[
-            f"external_id {parsed.external_id} was imported before; nothing changed"])
-    plan = _plan(parsed)
-    complaint = Complaint(
-        external_id=parsed.external_id,
-        channel=parsed.channel,
-        received_at=parsed.received_at,
-        language=parsed.language,
-        complainant=plan.client or _new_client(parsed.complainant, parsed.language),
-        respondents=[user or _new_lawyer(person) for person, user in plan.respondents],
-        matter=plan.matter or (_new_matter(parsed.matter) if plan.create_matter else None),
-        narrative=parsed.narrative,
-        occurred_on=parsed.occurred_on,
-        occurred_until=parsed.occurred_until,
-        occurred_place=parsed.occurred_place,
-        remedies_sought=parsed.remedies_sought,
-        remedy_details=parsed.remedy_details,
-        created_by=None,
-        needs_verification=False,
-    )
-    db.session.add(complaint)
-    db.session.flush()
-    audit.record("complaint.imported", obj=complaint, actor_label=ACTOR_LABEL,
-                 details={"external_id": parsed.external_id, "channel": parsed.channel})
-    _confirm_and_register(complaint, working_days)
-    return ImportResult(complaint, created=True, notes=plan.notes)
-
-
-def _confirm_and_register(complaint: Complaint, working_days: int) -> None:
-    """The source system says the client confirmed the read-back: record it as imported,
-    then register (reference, deadline, acknowledgement) through the intake service."""
-    from portal.services.intake.confirmation import confirm_read_back
-    from portal.services.intake.errors import IntakeError
-    from portal.services.intake.registration import register
-
-    try:
-        confirm_read_back(None, complaint, ConfirmationMethod.IMPORTED)
-        register(None, complaint, working_days=working_days)
-    except IntakeError as error:
-        fields = [FieldError(name or "(registration)", message)
-                  for name, messages in error.errors.items() for message in messages]
-        raise ImportRejected(fields or [FieldError("(registration)", str(error))]) from None
-
-
-# --- export -------------------------------------------------------------------------------
-
-
-def find(key: str, viewer: User | None = None) -> Complaint | None:
-    """A complaint by reference (TS-2026-00001) or draft label (D12); with a viewer, only
-    one that they may see (Complaint.visible_to)."""
-    named = Complaint.with_key(key)
-    if named is None:
-        return None
-    query = select(Complaint).where(named)
-    if viewer is not None:
-        query = query.where(Complaint.visible_to(viewer))
-    return db.session.scalar(query)
-
-
-def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
-    return moment.astimezone(zone).isoformat() if moment else None
-
-
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _person_out(user: User | None) -> dict | None:
-    return {"name": user.name, "email": user.email} if user else None
-
-
-def _timeline(complaint: Complaint, zone: tzinfo) -> list[dict]:
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.object_type == Complaint.__tablename__,
-               AuditEvent.object_id == str(complaint.id))
-        .order_by(AuditEvent.id)
-    ).all()
-    return [{"at": _iso(e.at, zone), "action": e.action} for e in events]
-
-
-def _notices(complaint: Complaint) -> list[dict]:
-    notices = db.session.scalars(
-        select(Notice).where(Notice.complaint_id == complaint.id)
-        .order_by(Notice.kind, Notice.version)
-    ).all()
-    return [{"kind": n.kind, "version": n.version, "sha256": n.sha256} for n in notices]
-
-
-def _client_out(client: Client | None) -> dict | None:
-    if client is None:
-        return None
-    return {"name": client.name, "phone": client.phone, "email": client.email,
-            "id_number": client.id_number, "address": client.address}
-
-
-def _matter_out(matter: Matter | None) -> dict | None:
-    if matter is None:
-        return None
-    return {"reference": matter.reference, "title": matter.title,
-            "case_number": matter.case_number}
-
-
-def export_complaint(complaint: Complaint, zone: tzinfo = UTC) -> dict:
-    """The complete record as plain data; the import fields come first, in import form.
-
-    A complaint entered in the portal has no external_id: the export gives it
-    "redress:<reference>", so that importing the file elsewhere twice creates it once.
-    """
-    return {
-        "format": FORMAT,
-        "external_id": complaint.external_id or f"redress:{complaint.label}",
-        "channel": complaint.channel,
-        "received_at": _iso(complaint.received_at, zone),
-        "language": complaint.language,
-        "complainant": _client_out(complaint.complainant),
-        "respondents": [_person_out(u) for u in complaint.respondents],
-        "matter": _matter_out(complaint.matter),
-        "occurred_on": _day(complaint.occurred_on),
-        "occurred_until": _day(complaint.occurred_until),
-        "occurred_place": complaint.occurred_place,
-        "narrative": complaint.narrative,
-        "remedies_sought": list(complaint.remedies_sought or []),
-        "remedy_details": complaint.remedy_details,
-        "read_back_confirmed": complaint.is_confirmed,
-        "reference": complaint.reference,
-        "state": complaint.state,
-        "created_at": _iso(complaint.created_at, zone),
-        "registered_at": _iso(complaint.registered_at, zone),
-        "first_response_due": _day(complaint.first_response_due),
-        "deadline_provisional": complaint.deadline_provisional,
-        "needs_verification": complaint.needs_verification,
-        "submitted_payload": complaint.submitted_payload,
-        "confirmation": {
-            "confirmed_at": _iso(complaint.confirmed_at, zone),
-            "method": complaint.confirmation_method,
-            "confirmed_by": _person_out(complaint.confirmed_by),
-            "override_reason": complaint.confirmation_override_reason,
-            "correction_requested": complaint.correction_requested,
-        },
-        "handler": _person_out(complaint.handler),
-        "evidence": [
-            {"category": e.category, "original_name": e.original_name, "sha256": e.sha256,
-             "size": e.size, "content_type": e.content_type}
-            for e in complaint.evidence
-        ],
-        "notices": _notices(complaint),
-        "timeline": _timeline(complaint, zone),
-    }
-
-
-def record_export(complaint: Complaint, viewer: User | None = None) -> None:
-    """Reading a complaint's record is audited, on the command line too."""
-    audit.record("complaint.exported", obj=complaint, actor=viewer,
-                 actor_label=None if viewer else "export")
