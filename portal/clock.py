@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from itsdangerous import TimestampSigner
+
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # the firm's time zone: working days, references, notices
 OFFSET_FILE_NAME = "clock_offset"
 
@@ -59,6 +61,15 @@ def reset() -> None:
     """Back to the system's time (plus the instance's offset file, if one is in use)."""
     global _fixed, _offset
     _fixed, _offset = None, timedelta(0)
+
+
+class ClockSigner(TimestampSigner):
+    """itsdangerous' timestamp signer on this clock instead of the system's, so a signed
+    link made or checked after `advance` (a test, the demo) expires when the clock says.
+    Use it as `URLSafeTimedSerializer(key, salt=..., signer=ClockSigner)`."""
+
+    def get_timestamp(self) -> int:
+        return int(now().timestamp())
 
 
 # -- the demo's shared offset ------------------------------------------------------------

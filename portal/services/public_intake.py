@@ -18,7 +18,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, func, or_, select
 
-from portal.db import db, utcnow
+from portal import clock
+from portal.db import db
 from portal.models.complaint import (
     Channel,
     Complaint,
@@ -100,7 +101,7 @@ def visitor_key(address: str, secret: str | bytes) -> str:
 
 def over_limit(key: str, per_hour: int) -> bool:
     """True when this visitor has already sent `per_hour` submissions in the last hour."""
-    since = utcnow() - WINDOW
+    since = clock.now() - WINDOW
     count = db.session.scalar(
         select(func.count(RateLimitHit.id)).where(
             RateLimitHit.bucket == BUCKET, RateLimitHit.key == key, RateLimitHit.at >= since
@@ -110,7 +111,7 @@ def over_limit(key: str, per_hour: int) -> bool:
 
 
 def _count_hit(key: str) -> None:
-    now = utcnow()
+    now = clock.now()
     # Keep nothing longer than the window needs (the privacy notice says so).
     db.session.execute(
         delete(RateLimitHit).where(RateLimitHit.bucket == BUCKET, RateLimitHit.at < now - WINDOW)
@@ -137,7 +138,7 @@ def submit(data: PublicSubmission, payload: dict, key: str) -> Complaint:
     complaint = Complaint(
         state=State.DRAFT,
         channel=Channel.WEB,
-        received_at=utcnow(),
+        received_at=clock.now(),
         language=data.language,
         complainant=client,
         narrative=data.narrative,

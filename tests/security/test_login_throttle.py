@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from portal import create_app
-from portal.db import db, utcnow, writes_by_default
+from portal import clock, create_app
+from portal.db import db, writes_by_default
 from portal.models.audit import AuditEvent
 from portal.models.user import LoginAttempt
 from tests.security.helpers import EN
@@ -71,7 +71,7 @@ def test_throttle_window_expires(client, app):
         attempt(client, "partner", "wrong password", ATTACKER)
     assert attempt(client, "partner", GOOD, ATTACKER).status_code == 429
     with app.app_context(), writes_by_default():
-        long_ago = utcnow() - app.config["LOGIN_THROTTLE_WINDOW"] - timedelta(minutes=1)
+        long_ago = clock.now() - app.config["LOGIN_THROTTLE_WINDOW"] - timedelta(minutes=1)
         db.session.execute(update(LoginAttempt).values(at=long_ago))
         db.session.commit()
     assert attempt(client, "partner", GOOD, ATTACKER).status_code == 303

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.db import db, utcnow, writes_by_default
+from portal import clock
+from portal.db import db, writes_by_default
 from portal.models.user import User
 from tests.security.helpers import EN, HTMX, user_row
 
@@ -99,7 +100,7 @@ def test_copied_cookie_dies_when_a_partner_resets_the_password(client, auth, att
 
 def _age_session(client, idle=timedelta(0), age=timedelta(0)):
     with client.session_transaction() as sess:
-        now = utcnow()
+        now = clock.now()
         sess["seen_at"] = (now - idle).isoformat()
         sess["started_at"] = (now - age).isoformat()
 
@@ -121,7 +122,7 @@ def test_activity_keeps_the_session_alive(client, auth):
     _age_session(client, idle=timedelta(minutes=25), age=timedelta(hours=2))
     assert client.get("/").status_code == 200  # refreshes seen_at
     with client.session_transaction() as sess:
-        assert utcnow() - datetime.fromisoformat(sess["seen_at"]) < timedelta(minutes=1)
+        assert clock.now() - datetime.fromisoformat(sess["seen_at"]) < timedelta(minutes=1)
 
 
 def test_absolute_timeout_after_12_hours_even_when_active(client, auth):

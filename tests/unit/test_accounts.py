@@ -182,11 +182,11 @@ def test_throttle_counts_per_account_and_address(ctx):
 
 
 def test_old_login_attempts_are_forgotten(ctx):
-    from portal.db import utcnow
+    from portal import clock
     from portal.models.user import LoginAttempt
 
     db.session.add(LoginAttempt(username="partner", ip="10.0.0.9",
-                                at=utcnow() - timedelta(days=2)))
+                                at=clock.now() - timedelta(days=2)))
     db.session.flush()
     accounts.authenticate("partner", "redress-demo", "10.0.0.1", _throttle())
     ips = db.session.scalars(select(LoginAttempt.ip)).all()

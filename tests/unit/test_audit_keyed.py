@@ -16,8 +16,8 @@ import stat
 import pytest
 from sqlalchemy import select, text
 
-from portal import create_app
-from portal.db import db, utcnow, writes_by_default
+from portal import clock, create_app
+from portal.db import db, writes_by_default
 from portal.models.audit import GENESIS, AuditEvent, HashScheme
 from portal.services import audit, audit_checkpoints
 
@@ -110,7 +110,7 @@ def legacy_chain(app, n: int) -> list[str]:
     with app.app_context(), writes_by_default():
         prev = GENESIS
         for i in range(n):
-            event = AuditEvent(at=utcnow(), action="legacy.event", details={"n": i},
+            event = AuditEvent(at=clock.now(), action="legacy.event", details={"n": i},
                                prev_hash=prev, hash=f"pending-{i}", scheme="sha256")
             db.session.add(event)
             db.session.flush()

@@ -14,7 +14,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from weasyprint.urls import path2url
 
-from portal.db import db, utcnow, writes_by_default
+from portal import clock
+from portal.db import db, writes_by_default
 from portal.documents import (
     STATIC_DIR,
     DocumentError,
@@ -55,7 +56,7 @@ def make_complaint(language: str = "zh", reference: str = "TS-2026-00042") -> Co
         remedies_sought=["explanation", "partial_refund"],
         remedy_details="希望退还部分律师费。",
         first_response_due=deadline.due, deadline_provisional=deadline.provisional,
-        registered_at=utcnow(),
+        registered_at=clock.now(),
     )
     db.session.add(complaint)
     db.session.flush()

@@ -21,7 +21,6 @@ from portal.models import (
     ReferenceCounter,
     User,
 )
-from portal.services.intake import registration
 from portal.services.intake.completeness import missing_sections
 from portal.services.intake.confirmation import (
     CONFIRMATION_SALT,
@@ -236,10 +235,9 @@ def test_register_refuses_an_unconfirmed_complaint(ctx):
     assert complaint.reference is None
 
 
-def test_reference_year_is_the_year_in_beijing(ctx, monkeypatch):
+def test_reference_year_is_the_year_in_beijing(ctx, clock):
     # 31 December 2026, 16:30 UTC is already 1 January 2027 in Beijing.
-    monkeypatch.setattr(registration, "utcnow",
-                        lambda: datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
+    clock.set(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
     complaint = draft()
     register(None, complaint, working_days=3)
     assert complaint.reference == "TS-2027-00001"

@@ -11,7 +11,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from portal.db import db, utcnow, writes_by_default
+from portal import clock
+from portal.db import db, writes_by_default
 from portal.models import (
     AuditEvent,
     Client,
@@ -46,7 +47,7 @@ def make_complaint(language: str = "zh", email: str | None = "li.ming@example.co
         respondents=[db.session.scalar(select(User).where(User.name == "王磊"))],
         narrative="王律师多次未按约定时间回复我的询问。", occurred_on=date(2026, 8, 1),
         remedies_sought=["explanation", "partial_refund"],
-        first_response_due=date(2026, 10, 10), registered_at=utcnow(),
+        first_response_due=date(2026, 10, 10), registered_at=clock.now(),
     )
     db.session.add(complaint)
     db.session.flush()
@@ -70,7 +71,7 @@ def test_committed_acknowledgement_is_delivered_once_with_its_pdf(ctx, smtp_serv
 
     assert outbox.deliver_due() == 1
     assert outbox.deliver_due() == 0  # nothing twice
-    assert outbox.deliver_due(now=utcnow() + timedelta(days=1)) == 0
+    assert outbox.deliver_due(now=clock.now() + timedelta(days=1)) == 0
     [email] = smtp_server.messages
     assert smtp_server.envelopes[0].rcpt_tos == ["li.ming@example.com"]
     assert email["Subject"].startswith("投诉受理通知 TS-2026-00042 / Acknowledgement")
@@ -111,7 +112,7 @@ def test_smtp_down_retries_with_backoff_then_dies_and_alerts_partners(ctx, smtp_
     complaint = make_complaint()
     message_id = notices.queue_acknowledgement(None, complaint).id
     db.session.commit()
-    start = utcnow()
+    start = clock.now()
 
     def state():
         db.session.expire_all()
@@ -239,7 +240,7 @@ def test_claim_is_exclusive_and_stuck_messages_are_reclaimed(ctx, smtp_server):
     message = outbox.queue(kind="test", recipient="li.ming@example.com", recipient_name=None,
                            subject="Hello", body_text="Body")
     db.session.commit()
-    now = utcnow()
+    now = clock.now()
     assert outbox._claim(message.id, now) is True
     assert outbox._claim(message.id, now) is False  # a second worker loses
     # the first worker died mid-send: nobody touches it during the 10-minute lease...

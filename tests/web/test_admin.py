@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from portal.db import db, utcnow, writes_by_default
+from portal import clock
+from portal.db import db, writes_by_default
 from portal.models.access_request import AccessRequest
 from portal.models.audit import AuditEvent
 from portal.models.user import Role, User
@@ -335,7 +336,7 @@ def add_events(app, n: int, action: str = "test.event", days_ago: int = 0) -> No
                                  details={"i": i})
             if days_ago:
                 # back-dating needs the hash recomputed, as if written then
-                event.at = utcnow() - timedelta(days=days_ago)
+                event.at = clock.now() - timedelta(days=days_ago)
                 event.hash = event.compute_hash(audit.chain_key())
                 db.session.flush()
         db.session.commit()
@@ -378,7 +379,7 @@ def test_audit_filters(partner, app):
     by_object = partner.get("/admin/audit", headers=HTMX,
                             query_string={"object_type": "matter", "object_id": "1"})
     assert len(rows(by_object.text)) == 2
-    today = utcnow().date()
+    today = clock.now().date()
     recent = partner.get("/admin/audit", headers=HTMX, query_string={
         "actor": "committee2", "date_from": str(today - timedelta(days=1))})
     assert len(rows(recent.text)) == 3

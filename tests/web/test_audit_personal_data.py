@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.db import db, utcnow, writes_by_default
+from portal import clock
+from portal.db import db, writes_by_default
 from portal.models.audit import AuditEvent
 from portal.models.outbox import OutboxMessage
 from portal.models.user import User
@@ -44,7 +45,7 @@ def deliver(app, monkeypatch, failure: Exception | None, later: timedelta = time
 
     monkeypatch.setattr(outbox, "_send", send)
     with app.app_context():
-        outbox.deliver_due(now=utcnow() + later)
+        outbox.deliver_due(now=clock.now() + later)
 
 
 @pytest.fixture

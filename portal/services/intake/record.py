@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.db import db, utcnow
+from portal import clock
+from portal.db import db
 from portal.models.complaint import Complaint, ConfirmationLink
 from portal.services.calendar import LOCAL_TZ
 from portal.services.intake.errors import ConflictError, FieldErrors, IntakeError
@@ -19,7 +20,7 @@ ID_MAX = 2**63 - 1  # PostgreSQL's BIGINT, SQLite's INTEGER
 
 
 def local_today() -> date:
-    return utcnow().astimezone(LOCAL_TZ).date()
+    return clock.now().astimezone(LOCAL_TZ).date()
 
 
 def clean_text(value: Any) -> str | None:
@@ -100,7 +101,7 @@ def check_version(complaint: Complaint, expected_version: int | None) -> None:
 
 def touch(complaint: Complaint) -> None:
     """Mark the row changed so that its version moves on (association rows alone do not)."""
-    complaint.updated_at = utcnow()
+    complaint.updated_at = clock.now()
 
 
 def withdraw_confirmation(complaint: Complaint) -> None:
@@ -120,7 +121,7 @@ def cancel_open_links(complaint: Complaint) -> None:
             update(ConfirmationLink)
             .where(ConfirmationLink.complaint_id == complaint.id,
                    ConfirmationLink.used_at.is_(None))
-            .values(used_at=utcnow(), outcome="cancelled")
+            .values(used_at=clock.now(), outcome="cancelled")
             .execution_options(synchronize_session="fetch")
         )
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import clock
-from portal.db import db, utcnow
+from portal.db import db
 from portal.i18n import join_list
 from portal.models.complaint import Complaint, ReferenceCounter, State
 from portal.models.outbox import OutboxMessage, OutboxStatus
@@ -87,7 +87,7 @@ def register(actor: User | None, complaint: Complaint, *, working_days: int) -> 
     if not 1 <= working_days <= 3:
         raise RuntimeError("FIRST_RESPONSE_WORKING_DAYS must be 1, 2 or 3")
     deadline = calendar.first_response_due(complaint.received_at, working_days)
-    now = utcnow()
+    now = clock.now()
     cancel_open_links(complaint)
     complaint.reference = next_reference(now.astimezone(LOCAL_TZ).year)
     complaint.state = State.REGISTERED.value

@@ -17,7 +17,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import exists, or_, select
 
-from portal.db import db, utcnow
+from portal import clock
+from portal.db import db
 from portal.locales import LANGUAGES
 from portal.models.complaint import Channel, Complaint, Remedy, State
 from portal.models.matter import Client, Matter
@@ -67,7 +68,7 @@ def _check_channel(channel: Any, received_at: Any, errors: FieldErrors) -> None:
         errors.add("channel", _("Choose how the complaint came in."))
     if not isinstance(received_at, datetime) or received_at.tzinfo is None:
         errors.add("received_at", _("Enter when the complaint was received."))
-    elif received_at > utcnow() + timedelta(minutes=5):
+    elif received_at > clock.now() + timedelta(minutes=5):
         errors.add("received_at", _("The time received cannot be in the future."))
     elif received_at.astimezone(LOCAL_TZ).year < 2000:
         errors.add("received_at", _("Check the year: this date is too far in the past."))
