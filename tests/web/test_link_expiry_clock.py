@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from tests.web.test_intake_readback import linked  # noqa: F401 - the fixture
 
 
-@pytest.mark.xfail(strict=True, reason="services/intake/confirmation.py's _serializer must "
-                   "pass signer=portal.clock.ClockSigner; remove this mark when it does")
 def test_a_link_expires_when_the_clock_passes_its_max_age(client, app, linked, clock):  # noqa: F811
     key, path = linked
     assert client.get(path).status_code == 200

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
-from portal.db import db, utcnow
+from portal.clock import now as utcnow
+from portal.db import db
 from portal.models.complaint import CHANNEL_LABELS, STATE_LABELS, Complaint
 from portal.security import roles
 from portal.services.calendar import LOCAL_TZ
