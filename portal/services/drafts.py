@@ -18,6 +18,7 @@ from portal.models.complaint import Complaint, State
 from portal.models.matter import Client
 from portal.models.user import User
 from portal.services import audit
+from portal.services.intake.errors import IntakeError
 
 REASON_MAX = 2000
 RECENT = timedelta(days=30)
@@ -25,12 +26,12 @@ RECENT = timedelta(days=30)
 FINISHED = (State.CLOSED, State.WITHDRAWN, State.DISCARDED)
 
 
-class DraftError(Exception):
+class DraftError(IntakeError):
     """A rule said no; the message is translated. `stale` marks a version conflict (409)."""
 
-    def __init__(self, message: str, *, stale: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, stale: bool = False,
+                 field: str | None = None) -> None:
+        super().__init__(message, field=field)
         self.stale = stale
 
 
@@ -45,9 +46,10 @@ def discard(actor: User, complaint: Complaint, reason: str | None, *,
     reason = " ".join((reason or "").split())
     if not reason:
         raise DraftError(_("Say why this draft is discarded (for example: a duplicate of "
-                           "D12, or a test)."))
+                           "D12, or a test)."), field="reason")
     if len(reason) > REASON_MAX:
-        raise DraftError(_("The reason has at most %(max)d characters.", max=REASON_MAX))
+        raise DraftError(_("The reason has at most %(max)d characters.", max=REASON_MAX),
+                         field="reason")
     complaint.state = State.DISCARDED
     complaint.discarded_at = clock.now()
     complaint.discarded_by = actor

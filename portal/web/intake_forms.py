@@ -14,6 +14,7 @@ from flask_babel import pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     RadioField,
@@ -208,6 +209,22 @@ class OverrideForm(FlaskForm):
                                     "confirmation.")),
                     Length(max=2000, message=_l("The reason has at most %(max)d characters."))],
         render_kw={"rows": 3},
+    )
+
+
+class DiscardForm(FlaskForm):
+    """Discarding a draft: the reason is kept on the record; the box makes it deliberate."""
+
+    reason = TextAreaField(
+        _l("Why is this draft discarded?"),
+        validators=[DataRequired(_l("Say why this draft is discarded (for example: a "
+                                    "duplicate of D12, or a test).")),
+                    Length(max=2000, message=_l("The reason has at most %(max)d characters."))],
+        render_kw={"rows": 3},
+    )
+    confirm = BooleanField(
+        _l("Yes, discard this draft. It leaves the worklists and can no longer be edited."),
+        validators=[DataRequired(_l("Tick the box to confirm that this draft is discarded."))],
     )
 
 

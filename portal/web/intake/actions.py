@@ -10,6 +10,7 @@ from portal.formatting import format_day
 from portal.models.complaint import Complaint
 from portal.models.user import Role
 from portal.security import require, roles
+from portal.services import drafts
 from portal.services.intake import confirmation, registration
 from portal.services.intake.completeness import SECTION_LABELS, missing_sections
 from portal.services.intake.errors import ConflictError, IntakeError
@@ -29,7 +30,7 @@ from portal.web.intake.context import (
     timeline_context,
 )
 from portal.web.intake.record import record_view
-from portal.web.intake_forms import ConfirmForm, OverrideForm
+from portal.web.intake_forms import ConfirmForm, DiscardForm, OverrideForm
 from portal.web.readback_render import (
     client_locale,
     confirmation_email,
@@ -95,17 +96,20 @@ def confirm(key: str):
 
 
 def _action_response(complaint: Complaint, *, status: int = 200, note: str | None = None,
-                     error: str | None = None,
-                     override_form: OverrideForm | None = None) -> Response:
+                     error: str | None = None, override_form: OverrideForm | None = None,
+                     discard_form: DiscardForm | None = None,
+                     discard_version: int | None = None) -> Response:
     if status == 200 and not htmx.wants_fragment():
         flash(note or _("Done."), "ok")
 
     def context(full: bool) -> dict:
         if full:
-            return page(complaint, note=note, error=error, override_form=override_form)
+            return page(complaint, note=note, error=error, override_form=override_form,
+                        discard_form=discard_form, discard_version=discard_version)
         return {**common(complaint), "with_versions": status == 200,
                 **actions_context(complaint, note=note, error=error,
-                                  override_form=override_form)}
+                                  override_form=override_form, discard_form=discard_form,
+                                  discard_version=discard_version)}
 
     return htmx.answer("intake/_actions.html", "intake/show.html", context, status=status,
                        trigger=CHANGED if status == 200 else None,
@@ -154,6 +158,34 @@ def override(key: str):
         done=lambda _result: _action_response(complaint, note=_(
             "Recorded: this complaint may be registered without the client's confirmation.")),
         refused=refused)
+
+
+@bp.route("/complaints/<key>/discard", methods=["POST"])
+@roles(*STAFF)
+def discard(key: str):
+    complaint = load(key)
+    form = DiscardForm(prefix="discard")
+    if not form.validate_on_submit():
+        return _action_response(complaint, status=422, discard_form=form)
+
+    def discarded(_result) -> Response:
+        flash(_("The draft has been discarded. It is kept for the audit trail."), "ok")
+        return htmx.redirect(show_url(complaint))
+
+    def refused(error: IntakeError, status: int) -> Response:
+        if isinstance(error, drafts.DraftError) and error.stale:
+            return _action_response(complaint, status=409, error=error.message,
+                                    discard_form=form, discard_version=posted_version())
+        if error.field:
+            attach(form, error)
+            return _action_response(complaint, status=status, discard_form=form)
+        return _action_response(complaint, status=status, error=error.message,
+                                discard_form=form)
+
+    return htmx.write(
+        lambda: drafts.discard(actor(), complaint, form.reason.data,
+                               expected_version=posted_version()),
+        done=discarded, refused=refused)
 
 
 @bp.route("/complaints/<key>/verify", methods=["POST"])

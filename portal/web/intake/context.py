@@ -18,6 +18,7 @@ from portal.models.complaint import (
     ConfirmationLink,
 )
 from portal.models.user import Role, User
+from portal.services import drafts
 from portal.services.intake.completeness import (
     PAGE_SECTIONS,
     SECTION_LABELS,
@@ -32,6 +33,7 @@ from portal.web.intake import timeline as history
 from portal.web.intake_forms import (
     ChannelForm,
     ComplainantForm,
+    DiscardForm,
     EvidenceForm,
     IncidentForm,
     OverrideForm,
@@ -43,7 +45,7 @@ from portal.web.readback_render import channel_label, remedy_label
 STAFF = (Role.RECEPTIONIST, Role.PARTNER)
 # Forms on the page that carry the version they were loaded at (ids: version-<slot>).
 VERSION_SLOTS = ("complainant-find", "complainant", "respondents", "respondents-find",
-                 "matter", "matter-find", "incident", "remedy", "channel")
+                 "matter", "matter-find", "incident", "remedy", "channel", "discard")
 SAVED = "complaint-changed, intake-section-saved"
 CHANGED = "complaint-changed"
 
@@ -133,6 +135,8 @@ def common(complaint: Complaint) -> dict:
         "version_slots": VERSION_SLOTS,
         "is_exclusive_client": lambda c: is_exclusive_client(c, complaint),
         "payload_labels": PAYLOAD_LABELS,
+        # Called by the complainant section only, so other partials run no extra query.
+        "recent_for_client": lambda: drafts.recent_for_client(actor(), complaint),
     }
 
 
@@ -144,13 +148,18 @@ def _latest_link(complaint: Complaint) -> ConfirmationLink | None:
 
 
 def actions_context(complaint: Complaint, *, note: str | None = None, error: str | None = None,
-                    override_form: OverrideForm | None = None) -> dict:
+                    override_form: OverrideForm | None = None,
+                    discard_form: DiscardForm | None = None,
+                    discard_version: int | None = None) -> dict:
     return {
         "problems": registration_problems(complaint) if complaint.is_draft else [],
         "missing": missing_sections(complaint),
         "latest_link": _latest_link(complaint),
         "can_override": complaint.can_override_confirmation(actor()),
         "override_form": override_form or OverrideForm(formdata=None, prefix="override"),
+        "discard_form": discard_form or DiscardForm(formdata=None, prefix="discard"),
+        # After a 409 the form keeps the version it was loaded at: deciding again needs a reload.
+        "discard_view": SectionView(version=discard_version),
         "action_note": note,
         "action_error": error,
         "method_labels": history.METHOD_LABELS,

@@ -1,0 +1,63 @@
+"""Issue 7 §2 in Chromium: a draft discarded with a reason, the client's other recent drafts
+named in the complainant section, and a draft's evidence re-categorised or removed."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from playwright.sync_api import Page, Response, expect
+from sqlalchemy import select
+
+from portal.db import db, write_transaction
+from portal.models import Client, Complaint, State, User
+from tests.browser.helpers import LiveServer, check_page, login, switch_language
+
+_numbers = itertools.count(1)
+
+
+def _draft(server: LiveServer, **fields) -> str:
+    """A draft created by the receptionist now, with what `fields` says; returns its key."""
+    with server.app.app_context(), write_transaction():
+        reception = db.session.scalar(select(User).where(User.username == "reception"))
+        complaint = Complaint(state=State.DRAFT, created_by=reception, channel="phone",
+                              received_at=datetime.now(UTC), **fields)
+        db.session.add(complaint)
+        db.session.flush()
+        return complaint.label
+
+
+def _posted(page: Page, path_end: str, action: Callable[[], None]) -> Response:
+    with page.expect_response(lambda r: r.request.method == "POST"
+                              and r.url.split("?")[0].endswith(path_end)) as info:
+        action()
+    return info.value
+
+
+def test_a_draft_is_discarded_with_a_reason_and_leaves_the_home_page(live_server, en_page):
+    key = _draft(live_server, complainant=Client(name=f"Discard Client {next(_numbers)}"))
+    login(en_page, "reception")
+    switch_language(en_page, "en")
+    expect(en_page.locator("main")).to_contain_text(key)
+    en_page.goto(f"/complaints/{key}")
+    actions = en_page.locator("#intake-actions")
+    actions.locator("summary", has_text="Discard draft").click()
+    check_page(en_page)
+    button = actions.get_by_role("button", name="Discard draft")
+    en_page.get_by_label("Yes, discard this draft").check()
+    response = _posted(en_page, "/discard", button.click)  # no reason given
+    assert response.status == 422
+    expect(en_page.locator("#discard-reason-error")).to_contain_text(
+        "Say why this draft is discarded")
+    en_page.get_by_label("Why is this draft discarded?").fill("A test call, not a complaint")
+    en_page.get_by_label("Yes, discard this draft").check()
+    _posted(en_page, "/discard", actions.get_by_role("button", name="Discard draft").click)
+    expect(en_page.locator("#intake-actions h2")).to_have_text("Discarded draft")
+    expect(en_page.locator("#intake-actions")).to_contain_text("A test call, not a complaint")
+    expect(en_page.locator("#intake-actions")).to_contain_text("林晓雯")
+    expect(en_page.locator("#complainant-name")).to_have_count(0)
+    check_page(en_page)
+    en_page.goto("/")
+    expect(en_page.locator("main")).not_to_contain_text(key)
+    switch_language(en_page, "zh_CN")
