@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from portal.db import db, writes_by_default
-from portal.models import Complaint
 from portal.services.intake.completeness import missing_sections
 from portal.services.intake.search import search_clients
 from tests.conftest import field_errors
