@@ -61,3 +61,21 @@ def test_a_draft_is_discarded_with_a_reason_and_leaves_the_home_page(live_server
     en_page.goto("/")
     expect(en_page.locator("main")).not_to_contain_text(key)
     switch_language(en_page, "zh_CN")
+
+
+def test_the_clients_recent_draft_is_offered_instead(live_server, en_page):
+    email = f"repeat.caller{next(_numbers)}@example.com"
+    first = _draft(live_server, narrative="Fees charged twice for one hearing.",
+                   complainant=Client(name="Repeat Caller", email=email))
+    second = _draft(live_server, complainant=Client(name="Repeat Caller", email=email.upper()))
+    login(en_page, "reception")
+    switch_language(en_page, "en")
+    en_page.goto(f"/complaints/{second}")
+    notice = en_page.locator("#section-complainant .recent-drafts")
+    expect(notice).to_contain_text("already has a draft or an open complaint")
+    expect(notice).to_contain_text("Fees charged twice for one hearing.")
+    check_page(en_page)
+    notice.get_by_role("link", name=f"Open {first}").click()
+    expect(en_page.locator("h1")).to_have_text(f"Complaint {first}")
+    expect(en_page.get_by_role("link", name=f"Open {second}")).to_be_visible()
+    switch_language(en_page, "zh_CN")
