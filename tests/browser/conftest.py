@@ -48,6 +48,21 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _forget_language_choices(live_server: LiveServer) -> Iterator[None]:
+    """A language chosen in one test is stored on the user: forget it afterwards, so that
+    each test sees the language its browser asks for, whatever ran before it."""
+    yield
+    from sqlalchemy import update
+
+    from portal.db import db, writes_by_default
+    from portal.models.user import User
+
+    with live_server.app.app_context(), writes_by_default():
+        db.session.execute(update(User).values(locale=None))
+        db.session.commit()
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
