@@ -15,8 +15,10 @@ from babel.dates import format_time as babel_time
 from babel.units import format_unit
 from flask_babel import get_locale, to_user_timezone
 
+from portal.locales import LANGUAGES, format_locale
+
 # Babel's English default is US order; the firm writes dates the British way.
-_DISPLAY_LOCALES = {"zh": Locale.parse("zh_Hans_CN"), "en": Locale.parse("en_GB")}
+_DISPLAY_LOCALES = {language: Locale.parse(format_locale(language)) for language in LANGUAGES}
 _TIME = "HH:mm"
 _UNITS = ((1024 ** 3, "digital-gigabyte"), (1024 ** 2, "digital-megabyte"),
           (1024, "digital-kilobyte"))

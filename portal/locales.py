@@ -13,6 +13,9 @@ DEFAULT_LANGUAGE = "zh"
 LOCALES = ("zh_CN", "en")  # the interface's locales, as configured
 DEFAULT_LOCALE = "zh_CN"
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}  # each in its own language
+# Babel's locale for dates and numbers in each language: English in day-month order, as the
+# notices print it.
+FORMAT_LOCALES = {"zh": "zh_Hans_CN", "en": "en_GB"}
 
 
 def language_of(locale: object) -> str:
@@ -34,3 +37,8 @@ def html_lang(locale: object) -> str:
 def both_first(locale: str) -> list[str]:
     """Both interface locales, `locale` first (bilingual mail and notices)."""
     return [locale, *(other for other in LOCALES if other != locale)]
+
+
+def format_locale(language: str) -> str:
+    """The Babel locale that formats dates and numbers in a client's language."""
+    return FORMAT_LOCALES[language_of(language)]

@@ -16,10 +16,9 @@ from babel.dates import format_date, format_time
 
 from portal import clock
 from portal.clock import LOCAL_TZ
+from portal.locales import format_locale, html_lang
 
 LANGUAGES = ("zh", "en")
-BABEL_LOCALES = {"zh": "zh_CN", "en": "en_GB"}
-LANG_TAGS = {"zh": "zh-CN", "en": "en"}
 
 REMEDY_NAMES = {
     "explanation": {"zh": "作出解释说明", "en": "An explanation"},
@@ -41,7 +40,7 @@ def bilingual_date(day: date | None, fmt: str = "long") -> dict | None:
     if day is None:
         return None
     return {"iso": day.isoformat(),
-            **{lang: format_date(day, fmt, locale=BABEL_LOCALES[lang]) for lang in LANGUAGES}}
+            **{lang: format_date(day, fmt, locale=format_locale(lang)) for lang in LANGUAGES}}
 
 
 def bilingual_moment(moment: datetime | None) -> dict | None:
@@ -93,7 +92,7 @@ def acknowledgement_context(facts: Mapping, config: Mapping,
         "kind": "acknowledgement",
         "language": languages[0],
         "languages": languages,
-        "lang_tag": LANG_TAGS[languages[0]],
+        "lang_tag": html_lang(languages[0]),
         "title": {"zh": f"投诉受理通知书 {reference}",
                   "en": f"Acknowledgement of complaint {reference}"},
         "created_iso": now.astimezone(LOCAL_TZ).isoformat(timespec="seconds"),

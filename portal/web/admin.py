@@ -17,6 +17,7 @@ from wtforms import SelectChoice
 
 from portal.db import db
 from portal.i18n import current_locale
+from portal.locales import language_of
 from portal.models.audit import AuditEvent
 from portal.models.user import Department, Role, User
 from portal.security import roles
@@ -114,7 +115,7 @@ def _commit_change(form, change: Callable[[], T]) -> T | None:
 def department_name(department: Department | None) -> str:
     if department is None:
         return ""
-    return department.name_zh if current_locale() == "zh_CN" else department.name_en
+    return department.name_zh if language_of(current_locale()) == "zh" else department.name_en
 
 
 def _department_choices(form) -> None:
