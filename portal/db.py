@@ -171,15 +171,26 @@ def discard_on_rollback(path) -> None:
     db.session.info.setdefault(_NEW_FILES, []).append(path)
 
 
+_OLD_FILES = "redress_old_files"
+
+
+def remove_after_commit(path) -> None:
+    """Delete `path` once the transaction that removed its row commits (kept on rollback)."""
+    db.session.info.setdefault(_OLD_FILES, []).append(path)
+
+
 @event.listens_for(Session, "after_commit")
 def _keep_new_files(session: Session) -> None:
     session.info.pop(_NEW_FILES, None)
+    for path in session.info.pop(_OLD_FILES, []):
+        Path(path).unlink(missing_ok=True)
 
 
 @event.listens_for(Session, "after_rollback")
 def _discard_new_files(session: Session) -> None:
     for path in session.info.pop(_NEW_FILES, []):
         Path(path).unlink(missing_ok=True)
+    session.info.pop(_OLD_FILES, None)
 
 
 # --- searching text ---------------------------------------------------------------------------

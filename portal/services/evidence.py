@@ -24,7 +24,7 @@ import filetype
 from flask import current_app
 from flask_babel import gettext as _
 
-from portal.db import db, discard_on_rollback
+from portal.db import db, discard_on_rollback, remove_after_commit
 from portal.models.complaint import Complaint, Evidence, EvidenceCategory
 from portal.models.user import User
 from portal.services import audit
@@ -366,6 +366,46 @@ def record_download(actor: User | None, evidence: Evidence) -> None:
     audit.record("evidence.downloaded", actor=actor, obj=evidence.complaint, details={
         "evidence_id": evidence.id, "sha256": evidence.sha256,
     })
+
+
+def _changeable(complaint: Complaint, evidence_id: int) -> Evidence:
+    """The draft's evidence item, reloaded inside the write; registered evidence is final."""
+    if not complaint.is_draft:
+        raise EvidenceError(_("This complaint is registered: its evidence can no longer be "
+                              "changed or removed."))
+    evidence = find(complaint, evidence_id)
+    if evidence is None:
+        raise EvidenceError(_("This file is no longer on the draft. Reload the page."))
+    return evidence
+
+
+def recategorise(actor: User | None, complaint: Complaint, evidence_id: int,
+                 category: str | None) -> Evidence:
+    """Change the kind of a draft's evidence item (audited with both kinds)."""
+    evidence = _changeable(complaint, evidence_id)
+    if category not in {c.value for c in EvidenceCategory}:
+        raise EvidenceError(_("Choose what kind of evidence this is."), field="category")
+    previous = evidence.category
+    if category != previous:
+        evidence.category = category
+        db.session.flush()
+        audit.record("evidence.recategorised", actor=actor, obj=complaint, details={
+            "evidence_id": evidence.id, "from_category": previous, "category": category})
+    return evidence
+
+
+def remove(actor: User | None, complaint: Complaint, evidence_id: int) -> None:
+    """Remove a draft's evidence item: the row now, the file once the removal commits. The
+    audit keeps what identifies the content (size, SHA-256), never the file's name."""
+    evidence = _changeable(complaint, evidence_id)
+    details = {"evidence_id": evidence.id, "category": evidence.category,
+               "size": evidence.size, "sha256": evidence.sha256,
+               "content_type": evidence.content_type}
+    path = path_of(evidence)
+    complaint.evidence.remove(evidence)
+    db.session.flush()
+    audit.record("evidence.removed", actor=actor, obj=complaint, details=details)
+    remove_after_commit(path)
 
 
 def find(complaint: Complaint, evidence_id: int) -> Evidence | None:

@@ -3,6 +3,7 @@ named in the complainant section, and a draft's evidence re-categorised or remov
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,8 +12,11 @@ from playwright.sync_api import Page, Response, expect
 from sqlalchemy import select
 
 from portal.db import db, write_transaction
-from portal.models import Client, Complaint, State, User
+from portal.models import Client, Complaint, Evidence, State, User
+from portal.services import evidence as evidence_service
 from tests.browser.helpers import LiveServer, check_page, login, switch_language
+from tests.browser.test_intake_browser import settled
+from tests.unit.test_intake_filetypes import PDF
 
 _numbers = itertools.count(1)
 
@@ -78,4 +82,46 @@ def test_the_clients_recent_draft_is_offered_instead(live_server, en_page):
     notice.get_by_role("link", name=f"Open {first}").click()
     expect(en_page.locator("h1")).to_have_text(f"Complaint {first}")
     expect(en_page.get_by_role("link", name=f"Open {second}")).to_be_visible()
+    switch_language(en_page, "zh_CN")
+
+
+def _with_file(server: LiveServer, key: str, name: str) -> int:
+    with server.app.app_context(), write_transaction():
+        complaint = db.session.get(Complaint, int(key[1:]))
+        item = evidence_service.add_evidence(complaint.created_by, complaint,
+                                             stream=io.BytesIO(PDF), filename=name,
+                                             category="engagement_contract")
+        return item.id
+
+
+def test_a_drafts_evidence_is_recategorised_and_removed(live_server, en_page):
+    key = _draft(live_server, complainant=Client(name=f"Evidence Client {next(_numbers)}"))
+    item = _with_file(live_server, key, "fee-invoice.pdf")
+    login(en_page, "reception")
+    switch_language(en_page, "en")
+    en_page.goto(f"/complaints/{key}")
+    box = en_page.locator("#section-evidence")
+    kind = en_page.get_by_label("Kind of evidence: fee-invoice.pdf")
+    response = _posted(en_page, "/kind", lambda: kind.select_option("fee_receipts"))
+    assert response.status == 200
+    expect(box.locator(".alert-ok")).to_have_text("The kind of evidence has been changed.")
+    expect(en_page.get_by_label("Kind of evidence: fee-invoice.pdf")).to_have_value(
+        "fee_receipts")
+    box.locator("summary", has_text="Remove").click()
+    settled(en_page)
+    check_page(en_page)
+    response = _posted(en_page, "/remove", box.get_by_role("button", name="Remove the file").click)
+    assert response.status == 422
+    expect(box.locator(".alert-error")).to_contain_text("Tick the box to confirm")
+    expect(box).to_contain_text("fee-invoice.pdf")
+    box.locator("summary", has_text="Remove").click()
+    box.get_by_label("Yes, remove this file from the draft").check()
+    response = _posted(en_page, "/remove", box.get_by_role("button", name="Remove the file").click)
+    assert response.status == 200
+    expect(box.locator(".alert-ok")).to_have_text("The file has been removed.")
+    expect(box).to_contain_text("No files yet.")
+    with live_server.app.app_context():
+        assert db.session.get(Evidence, item) is None
+    settled(en_page)
+    check_page(en_page)
     switch_language(en_page, "zh_CN")

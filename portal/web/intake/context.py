@@ -132,6 +132,7 @@ def common(complaint: Complaint) -> dict:
         "channel_label": channel_label,
         "remedy_label": remedy_label,
         "category_label": lambda code: label_of(EVIDENCE_CATEGORY_LABELS, code),
+        "evidence_kinds": EVIDENCE_CATEGORY_LABELS,
         "version_slots": VERSION_SLOTS,
         "is_exclusive_client": lambda c: is_exclusive_client(c, complaint),
         "payload_labels": PAYLOAD_LABELS,

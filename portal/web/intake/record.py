@@ -294,6 +294,52 @@ def add_evidence(key: str):
         done=added, refused=refused)
 
 
+def _evidence_write(complaint: Complaint, evidence_id: int, change: Callable[[], object],
+                    note: str, refusal: str | None = None) -> Response:
+    """Re-categorise or remove one item of the draft's evidence; answer with the section."""
+    if evidence_service.find(complaint, evidence_id) is None:
+        abort(404)
+
+    def changed(_result) -> Response:
+        if not htmx.wants_fragment():
+            flash(note, "ok")
+            return redirect(show_url(complaint, "section-evidence"), 303)
+        view = SectionView(form=fresh_form(complaint, "evidence"), note=note)
+        return section_response(complaint, "evidence", view, trigger=CHANGED)
+
+    def refused(error: IntakeError, status: int) -> Response:
+        view = SectionView(form=fresh_form(complaint, "evidence"), errors=[error.message])
+        return section_response(complaint, "evidence", view, status=status)
+
+    if refusal:  # refused before any write starts
+        return refused(IntakeError(refusal), 422)
+    return htmx.write(change, done=changed, refused=refused)
+
+
+@bp.route("/complaints/<key>/evidence/<int:evidence_id>/kind", methods=["POST"])
+@roles(*STAFF)
+def recategorise_evidence(key: str, evidence_id: int):
+    complaint = load(key)
+    category = request.form.get("category")
+    return _evidence_write(
+        complaint, evidence_id,
+        lambda: evidence_service.recategorise(actor(), complaint, evidence_id, category),
+        _("The kind of evidence has been changed."))
+
+
+@bp.route("/complaints/<key>/evidence/<int:evidence_id>/remove", methods=["POST"])
+@roles(*STAFF)
+def remove_evidence(key: str, evidence_id: int):
+    complaint = load(key)
+    unconfirmed = request.form.get("confirm") != "y"
+    # The stored file is deleted once the removal has committed (db.remove_after_commit).
+    return _evidence_write(
+        complaint, evidence_id,
+        lambda: evidence_service.remove(actor(), complaint, evidence_id),
+        _("The file has been removed."),
+        refusal=_("Tick the box to confirm that this file is removed.") if unconfirmed else None)
+
+
 @bp.route("/complaints/<key>/evidence/<int:evidence_id>")
 @roles(*STAFF)
 def download_evidence(key: str, evidence_id: int):

@@ -33,6 +33,9 @@ EVENT_LABELS = {
                                             "client's confirmation"),
     "complaint.registered": _l("Registered as %(reference)s"),
     "evidence.added": _l("Evidence added: %(category)s"),
+    "evidence.recategorised": _l("Evidence re-categorised as %(category)s"),
+    "evidence.removed": _l("Evidence removed: %(category)s"),
+    "complaint.discarded": _l("Draft discarded"),
     "notice.issued": _l("Notice issued: %(kind)s, version %(version)s"),
     "mail.queued": _l("Email queued: %(kind)s to %(recipient)s"),
     "mail.resent": _l("Email queued again: %(kind)s to %(recipient)s"),
@@ -44,6 +47,7 @@ EVENT_LABELS = {
 EVENT_TONES = {
     "complaint.registered": "ok", "mail.sent": "ok", "complaint.correction_requested": "warn",
     "complaint.confirmation_overridden": "warn", "mail.failed": "warn", "mail.dead": "err",
+    "complaint.discarded": "warn",
 }
 
 METHOD_LABELS = {
