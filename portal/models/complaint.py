@@ -55,6 +55,9 @@ class State(StrEnum):
     DISCARDED = "discarded"
 
 
+# The states in which a complaint may still be an unsorted draft (see Complaint.is_unsorted).
+UNSORTED_STATES = (State.DRAFT, State.DISCARDED)
+
 STATE_LABELS = {
     State.DRAFT: _l("Draft"),
     State.REGISTERED: _l("Registered"),
@@ -231,8 +234,10 @@ class Complaint(db.Model):
 
     @property
     def is_unsorted(self) -> bool:
-        """A draft nobody has sorted yet: not verified, or its respondents not yet set."""
-        return self.is_draft and (self.needs_verification or not self.respondents)
+        """A draft nobody has sorted yet: not verified, or its respondents not yet set. A
+        draft discarded unsorted stays so: discarding it must not show it to more people."""
+        return (self.state in UNSORTED_STATES
+                and (self.needs_verification or not self.respondents))
 
     def is_respondent(self, user: User) -> bool:
         return any(r.id == user.id for r in self.respondents)
@@ -326,7 +331,7 @@ def _excluded_sql(user: User) -> ColumnElement[bool]:
 
 def _unsorted_sql() -> ColumnElement[bool]:
     has_respondents = exists().where(complaint_respondent.c.complaint_id == Complaint.id)
-    return and_(Complaint.state == State.DRAFT,
+    return and_(Complaint.state.in_([s.value for s in UNSORTED_STATES]),
                 or_(Complaint.needs_verification.is_(True), ~has_respondents))
 
 

@@ -39,7 +39,7 @@ class CaseSpec:
 cases = st.builds(
     CaseSpec,
     state=st.sampled_from([State.DRAFT, State.DRAFT, State.REGISTERED, State.TRIAGED,
-                           State.CLOSED]),
+                           State.CLOSED, State.DISCARDED]),
     needs_verification=st.booleans(),
     creator=st.none() | st.integers(0, USERS - 1),
     respondents=people,

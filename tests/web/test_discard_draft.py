@@ -105,3 +105,11 @@ def test_a_partner_who_cannot_see_the_draft_cannot_discard_it(reception, app, cl
     response = _discard(client, app, key)
     assert response.status_code == 404
     assert get(app, key).state == State.DRAFT
+
+
+def test_discarding_an_unsorted_draft_shows_it_to_nobody_new(reception, app, client, auth):
+    key = new_draft(reception)  # no respondents yet: partners do not see it
+    assert _discard(reception, app, key).status_code == 200
+    auth.login_as("partner")
+    assert client.get(f"/complaints/{key}").status_code == 404
+    assert f">{key}<" not in client.get("/complaints?state=all").text
