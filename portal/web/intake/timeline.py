@@ -16,6 +16,7 @@ from portal.models.audit import AuditEvent
 from portal.models.complaint import EVIDENCE_CATEGORY_LABELS, Complaint, ConfirmationMethod
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.services.intake.completeness import SECTION_LABELS
+from portal.web.audit_labels import action_label
 from portal.web.display import label_of
 
 TIMELINE_HIDDEN = {"complaint.viewed", "evidence.downloaded"}
@@ -85,8 +86,8 @@ class TimelineEntry:
 def _event_label(event: AuditEvent, message: OutboxMessage | None = None) -> str:
     details = event.details or {}
     template = EVENT_LABELS.get(event.action)
-    if template is None:
-        return _("Event: %(action)s", action=event.action)
+    if template is None:  # no sentence of its own: the audit trail's one name for it
+        return action_label(event.action)
     kind = details.get("kind", "")
     return str(template) % {
         "section": SECTION_LABELS.get(details.get("section"), details.get("section") or ""),
