@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from flask_sqlalchemy import SQLAlchemy
@@ -13,8 +13,6 @@ from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
-
-from portal import clock
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -30,11 +28,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-
-
-def utcnow() -> datetime:
-    """The portal's clock (`portal.clock.now`); new code imports `portal.clock` itself."""
-    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

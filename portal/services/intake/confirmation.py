@@ -16,8 +16,8 @@ from flask_babel import pgettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
+from portal import clock
 from portal.clock import ClockSigner
-from portal.clock import now as utcnow
 from portal.db import db
 from portal.models.complaint import (
     CHANNEL_LABELS,
@@ -110,7 +110,7 @@ def confirm_read_back(actor: User | None, complaint: Complaint, method: Confirma
         raise IntakeError(_("The note has at most %(max)d characters.", max=NOTE_MAX),
                           field="note")
     cancel_open_links(complaint)
-    complaint.confirmed_at = utcnow()
+    complaint.confirmed_at = clock.now()
     complaint.confirmation_method = method.value
     complaint.confirmed_by = actor
     complaint.confirmation_override_reason = None
@@ -144,7 +144,7 @@ def override_confirmation(actor: User, complaint: Complaint, reason: str | None)
                           field="reason")
     require_complete(complaint)
     cancel_open_links(complaint)
-    complaint.confirmed_at = utcnow()
+    complaint.confirmed_at = clock.now()
     complaint.confirmation_method = ConfirmationMethod.OVERRIDE.value
     complaint.confirmed_by = actor
     complaint.confirmation_override_reason = reason
@@ -293,7 +293,7 @@ def answer_confirmation_link(link: ConfirmationLink, *, confirmed: bool,
                               field="correction")
     if not complaint.is_draft:
         raise LinkUnavailable(_("This complaint has already been registered."))
-    now = utcnow()
+    now = clock.now()
     outcome = "confirmed" if confirmed else "correction"
     claimed = db.session.execute(
         update(ConfirmationLink)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
-from portal.clock import now as utcnow
+from portal import clock
 from portal.db import db
 from portal.models.complaint import CHANNEL_LABELS, STATE_LABELS, Complaint
 from portal.security import roles
@@ -44,7 +44,7 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
     ).all()
     if new_form is None:
         new_form = NewComplaintForm(formdata=None, prefix="new", data={
-            "channel": "phone", "received_at": local_input(utcnow())})
+            "channel": "phone", "received_at": local_input(clock.now())})
     return {
         "rows": rows, "state": state, "q": q, "page_no": page, "total": total,
         "sort": sort, "descending": descending, "due": due_window(),
