@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, request, url_for
+from flask import abort, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -87,10 +87,23 @@ class SectionView:
     version: int | None = None
 
 
+def owns_its_client(complaint: Complaint) -> bool:
+    """Whether the complainant is recorded for this complaint alone (or not yet chosen).
+    The form and the section both ask; the database is asked once per request."""
+    client = complaint.complainant
+    if client is None:
+        return True
+    answers = g.setdefault("exclusive_clients", {})
+    key = (complaint.id, client.id)
+    if key not in answers:
+        answers[key] = is_exclusive_client(client, complaint)
+    return answers[key]
+
+
 def complainant_form(complaint: Complaint) -> ComplainantForm:
     client = complaint.complainant
     data: dict[str, Any] = {"language": complaint.language or "zh"}
-    if client is not None and is_exclusive_client(client, complaint):
+    if client is not None and owns_its_client(complaint):
         data.update(name=client.name, phone=client.phone, email=client.email,
                     id_number=client.id_number, address=client.address,
                     language=client.language)
@@ -134,7 +147,7 @@ def common(complaint: Complaint) -> dict:
         "category_label": lambda code: label_of(EVIDENCE_CATEGORY_LABELS, code),
         "evidence_kinds": EVIDENCE_CATEGORY_LABELS,
         "version_slots": VERSION_SLOTS,
-        "is_exclusive_client": lambda c: is_exclusive_client(c, complaint),
+        "owns_its_client": lambda: owns_its_client(complaint),
         "payload_labels": PAYLOAD_LABELS,
         # Called by the complainant section only, so other partials run no extra query.
         "recent_for_client": lambda: drafts.recent_for_client(actor(), complaint),
