@@ -4,14 +4,15 @@ Tests freeze or move it (`set`, `advance`, `reset`; the `clock` fixture in tests
 so a test sees a deadline pass without waiting. A running demo moves it with
 `flask demo clock --advance 3d`, which writes an offset in seconds to CLOCK_OFFSET_FILE
 (default `<instance>/clock_offset`): every process of that instance (web server, outbox worker, CLI)
-reads the same file, so they all agree on the time. The file is re-read when it changes (one
-`stat` per call) and ignored in production, where the clock is the system's.
+reads the same file, so they all agree on the time. The file is looked at no more than once a
+second (re-read when it changed) and ignored in production, where the clock is the system's.
 See docs/architecture.md, "Time".
 """
 
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,6 +26,8 @@ _fixed: datetime | None = None
 _offset = timedelta(0)
 _offset_file: Path | None = None
 _file_cache: tuple[int, timedelta] | None = None  # (st_mtime_ns, offset read)
+_file_checked = float("-inf")  # time.monotonic() of the last look at the file
+RECHECK_SECONDS = 1.0  # now() runs many times a request: one stat a second is enough
 
 
 def now() -> datetime:
@@ -77,7 +80,7 @@ class ClockSigner(TimestampSigner):
 def use_offset_file(path: Path | None) -> None:
     """Read the demo offset from `path` (None: no offset file, as in production)."""
     global _offset_file, _file_cache
-    _offset_file, _file_cache = (Path(path) if path else None), None
+    _offset_file, _file_cache = (Path(path) if path else None), None  # look again at once
 
 
 def offset_file(config, instance_path: str | Path) -> Path:
@@ -86,12 +89,16 @@ def offset_file(config, instance_path: str | Path) -> Path:
 
 
 def _file_offset() -> timedelta:
-    global _file_cache
+    global _file_cache, _file_checked
     if _offset_file is None:
         return timedelta(0)
+    if _file_cache is not None and time.monotonic() - _file_checked < RECHECK_SECONDS:
+        return _file_cache[1]
+    _file_checked = time.monotonic()
     try:
         mtime = os.stat(_offset_file).st_mtime_ns
     except FileNotFoundError:
+        _file_cache = (0, timedelta(0))
         return timedelta(0)
     if _file_cache is None or _file_cache[0] != mtime:
         _file_cache = (mtime, read_offset(_offset_file))
@@ -107,7 +114,10 @@ def read_offset(path: Path) -> timedelta:
 
 
 def write_offset(path: Path, offset: timedelta) -> None:
-    """Store `offset` for every process of the instance (atomically: write, then rename)."""
+    """Store `offset` for every process of the instance (atomically: write, then rename).
+    This process sees it at once; the others within RECHECK_SECONDS."""
+    global _file_cache
+    _file_cache = None
     path = Path(path)
     if not offset:
         path.unlink(missing_ok=True)
