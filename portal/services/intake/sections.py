@@ -108,15 +108,21 @@ def is_exclusive_client(client: Client, complaint: Complaint) -> bool:
     return not db.session.scalar(select(shared))
 
 
+def _on_file(model: type, value: Any, field: str, missing: str):
+    """The row a form's hidden id names; a stale or out-of-range id is a field error."""
+    number = row_id(value)
+    row = db.session.get(model, number) if number is not None else None
+    if row is None:
+        raise IntakeError(missing, field=field)
+    return row
+
+
 def _apply_complainant(actor: User | None, complaint: Complaint, data: dict) -> None:
     errors = FieldErrors()
     client_id = data.get("client_id")
     if client_id not in (None, ""):
-        number = row_id(client_id)
-        client = db.session.get(Client, number) if number is not None else None
-        if client is None:
-            raise IntakeError(_("This client is no longer on file. Search again."),
-                              field="client_id")
+        client = _on_file(Client, client_id, "client_id",
+                          _("This client is no longer on file. Search again."))
         complaint.complainant = client
         complaint.language = client.language if client.language in LANGUAGES else "zh"
         return
@@ -193,12 +199,8 @@ def _apply_matter(actor: User | None, complaint: Complaint, data: dict) -> None:
     if matter_id in (None, ""):
         complaint.matter = None
         return
-    number = row_id(matter_id)
-    matter = db.session.get(Matter, number) if number is not None else None
-    if matter is None:
-        raise IntakeError(_("This matter is no longer on file. Search again."),
-                          field="matter_id")
-    complaint.matter = matter
+    complaint.matter = _on_file(Matter, matter_id, "matter_id",
+                                _("This matter is no longer on file. Search again."))
 
 
 def _apply_incident(actor: User | None, complaint: Complaint, data: dict) -> None:
