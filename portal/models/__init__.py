@@ -15,6 +15,18 @@ from portal.models.complaint import (
     Remedy,
     State,
 )
+from portal.models.deadline import ClockPause, Deadline, DeadlineKind, RegulatoryPeriod
+from portal.models.investigation import (
+    Allegation,
+    Assignment,
+    ConflictDeclaration,
+    FirstResponse,
+    InterviewNote,
+    ReplyRequest,
+    RoutingRule,
+    RuleArticle,
+    Statement,
+)
 from portal.models.matter import Client, Matter
 from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage, OutboxStatus
@@ -22,6 +34,19 @@ from portal.models.ratelimit import RateLimitHit
 from portal.models.user import Department, LoginAttempt, Role, User, UserAlias, UserRole
 
 __all__ = [
+    "Allegation",
+    "Assignment",
+    "ClockPause",
+    "ConflictDeclaration",
+    "Deadline",
+    "DeadlineKind",
+    "FirstResponse",
+    "InterviewNote",
+    "RegulatoryPeriod",
+    "ReplyRequest",
+    "RoutingRule",
+    "RuleArticle",
+    "Statement",
     "AccessRequest",
     "AccessRequestKind",
     "AccessRequestStatus",

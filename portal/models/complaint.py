@@ -31,7 +31,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
 from portal.db import UTCDateTime, db
-from portal.models.matter import Client, Matter
+from portal.models.deadline import ClockPause, Deadline
+from portal.models.investigation import (
+    Allegation,
+    Assignment,
+    AssignmentRole,
+    ConflictDeclaration,
+    FirstResponse,
+)
+from portal.models.matter import Client, Matter, matter_team
 from portal.models.user import Role, User
 
 
@@ -57,6 +65,25 @@ class State(StrEnum):
 
 # The states in which a complaint may still be an unsorted draft (see Complaint.is_unsorted).
 UNSORTED_STATES = (State.DRAFT, State.DISCARDED)
+# From the findings on: the committee's stage, whose members then see the decision materials.
+DECISION_STATES = (State.AWAITING_DECISION, State.DECIDED, State.OUTCOME_SENT, State.ACCEPTED,
+                   State.DISPUTED, State.NEGOTIATION, State.REMEDIES_IN_PROGRESS,
+                   State.FOLLOW_UP, State.CLOSED)
+# Where the investigation's verbs apply (triage done, findings not yet submitted).
+INVESTIGATION_STATES = (State.TRIAGED, State.INVESTIGATING)
+
+
+class ClosureKind(StrEnum):
+    """Why triage closed a complaint without investigating it."""
+
+    OUT_OF_SCOPE = "out_of_scope"
+    DUPLICATE = "duplicate"
+
+
+CLOSURE_LABELS = {
+    ClosureKind.OUT_OF_SCOPE: _l("Out of scope"),
+    ClosureKind.DUPLICATE: _l("Duplicate of another complaint"),
+}
 
 STATE_LABELS = {
     State.DRAFT: _l("Draft"),
@@ -199,6 +226,23 @@ class Complaint(db.Model):
     deadline_provisional: Mapped[bool] = mapped_column(default=False)
     paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Triage (see portal/models/investigation.py for the values).
+    severity: Mapped[str | None] = mapped_column(String(20))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    assessment: Mapped[str | None] = mapped_column(Text)
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    triaged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Closed at triage without an investigation, or withdrawn by the client at any stage.
+    closure_kind: Mapped[str | None] = mapped_column(String(20))
+    closure_reason: Mapped[str | None] = mapped_column(Text)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    withdrawal_method: Mapped[str | None] = mapped_column(String(20))
+    findings_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    findings_submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -217,6 +261,19 @@ class Complaint(db.Model):
     exclusions: Mapped[list[ComplaintExclusion]] = relationship(
         order_by=ComplaintExclusion.user_id, cascade="all, delete-orphan"
     )
+    triaged_by: Mapped[User | None] = relationship(foreign_keys=[triaged_by_id])
+    duplicate_of: Mapped[Complaint | None] = relationship(remote_side=[id])
+    allegations: Mapped[list[Allegation]] = relationship(
+        order_by=Allegation.number, cascade="all, delete-orphan")
+    assignments: Mapped[list[Assignment]] = relationship(
+        order_by=Assignment.id, cascade="all, delete-orphan")
+    conflicts: Mapped[list[ConflictDeclaration]] = relationship(
+        order_by=ConflictDeclaration.id, cascade="all, delete-orphan")
+    deadlines: Mapped[list[Deadline]] = relationship(
+        order_by=Deadline.id, cascade="all, delete-orphan")
+    pauses: Mapped[list[ClockPause]] = relationship(
+        order_by=ClockPause.id, cascade="all, delete-orphan")
+    first_response: Mapped[FirstResponse | None] = relationship(cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -245,6 +302,43 @@ class Complaint(db.Model):
     def is_excluded(self, user: User) -> bool:
         return any(e.user_id == user.id for e in self.exclusions)
 
+    def on_matter(self, user: User) -> bool:
+        return self.matter is not None and user.id in self.matter.people()
+
+    def declared_conflict(self, user: User) -> bool:
+        return any(c.user_id == user.id for c in self.conflicts)
+
+    def is_conflicted(self, user: User) -> bool:
+        """Nobody judges their own case: a respondent, anyone who worked on the matter, or
+        anyone with a declared conflict (and, while pending, anyone an online submission
+        named)."""
+        return (self.is_respondent(user) or self.is_excluded(user) or self.on_matter(user)
+                or self.declared_conflict(user))
+
+    @property
+    def current_assignments(self) -> list[Assignment]:
+        return [a for a in self.assignments if a.ended_at is None]
+
+    @property
+    def lead(self) -> User | None:
+        return next((a.user for a in self.current_assignments
+                     if a.role == AssignmentRole.LEAD), None)
+
+    @property
+    def investigators(self) -> list[User]:
+        return [a.user for a in self.current_assignments
+                if a.role == AssignmentRole.INVESTIGATOR]
+
+    def is_assigned(self, user: User) -> bool:
+        return any(a.user_id == user.id for a in self.current_assignments)
+
+    def deadline(self, kind: str) -> Deadline | None:
+        return next((d for d in self.deadlines if d.kind == kind), None)
+
+    @property
+    def open_pause(self) -> ClockPause | None:
+        return next((p for p in self.pauses if p.resumed_at is None), None)
+
     @classmethod
     def with_key(cls, key: str) -> ColumnElement[bool] | None:
         """The complaint a URL or a command names: its reference, or D<id> for a draft."""
@@ -271,6 +365,21 @@ class Complaint(db.Model):
 
     def can_override_confirmation(self, user: User) -> bool:
         return self.is_draft and user.has_role(Role.PARTNER) and self.can_view(user)
+
+    def can_open_workspace(self, user: User) -> bool:
+        """The investigator's workspace: the current lead and investigators, and partners;
+        never anyone conflicted (the visibility rule already hides it from them)."""
+        if self.state in UNSORTED_STATES or self.state == State.REGISTERED:
+            return False
+        return self.can_view(user) and (user.has_role(Role.PARTNER) or self.is_assigned(user))
+
+    def can_see_decision_materials(self, user: User) -> bool:
+        """The findings and the report: whoever may open the workspace, and committee members
+        once the complaint reaches the committee's stage."""
+        if self.can_open_workspace(user):
+            return True
+        return (self.state in DECISION_STATES and user.has_role(Role.COMMITTEE)
+                and self.can_view(user))
 
 
 # --- who may see a complaint ----------------------------------------------------------------
@@ -329,6 +438,24 @@ def _excluded_sql(user: User) -> ColumnElement[bool]:
                             .where(ComplaintExclusion.user_id == user.id))
 
 
+def _matter_people_sql(user: User) -> ColumnElement[bool]:
+    led = select(Matter.id).where(or_(Matter.responsible_lawyer_id == user.id,
+                                      Matter.partner_id == user.id))
+    team = select(matter_team.c.matter_id).where(matter_team.c.user_id == user.id)
+    # Tested for NULL first: `NULL IN (...)` is NULL, and NOT NULL would hide the row.
+    return and_(Complaint.matter_id.is_not(None), Complaint.matter_id.in_(led.union(team)))
+
+
+def _conflict_sql(user: User) -> ColumnElement[bool]:
+    return Complaint.id.in_(select(ConflictDeclaration.complaint_id)
+                            .where(ConflictDeclaration.user_id == user.id))
+
+
+def _assigned_sql(user: User) -> ColumnElement[bool]:
+    return Complaint.id.in_(select(Assignment.complaint_id)
+                            .where(Assignment.user_id == user.id, Assignment.ended_at.is_(None)))
+
+
 def _unsorted_sql() -> ColumnElement[bool]:
     has_respondents = exists().where(complaint_respondent.c.complaint_id == Complaint.id)
     return and_(Complaint.state.in_([s.value for s in UNSORTED_STATES]),
@@ -350,9 +477,19 @@ OWN_DRAFT = Clause("intake staff: the drafts they created",
                    lambda user: Complaint.created_by_id == user.id,
                    lambda complaint, user: complaint.created_by_id == user.id, INTAKE_STAFF)
 
+ON_THE_MATTER = Clause("worked on the complaint's matter", _matter_people_sql,
+                       Complaint.on_matter)
+DECLARED_CONFLICT = Clause("declared a conflict", _conflict_sql, Complaint.declared_conflict)
+ASSIGNED = Clause("currently assigned as lead or investigator", _assigned_sql,
+                  Complaint.is_assigned)
+COMMITTEE_STAGE = Clause(
+    "committee member: complaints at the committee's stage",
+    lambda user: Complaint.state.in_([s.value for s in DECISION_STATES]),
+    lambda complaint, user: complaint.state in DECISION_STATES, frozenset({Role.COMMITTEE}))
+
 VISIBILITY = VisibilityRule(
-    kept_out=(IS_RESPONDENT, PENDING_EXCLUSION),
-    grants=(RECEPTION_DESK, PARTNER_SORTED, OWN_DRAFT),
+    kept_out=(IS_RESPONDENT, PENDING_EXCLUSION, ON_THE_MATTER, DECLARED_CONFLICT),
+    grants=(RECEPTION_DESK, PARTNER_SORTED, OWN_DRAFT, ASSIGNED, COMMITTEE_STAGE),
 )
 
 
@@ -390,6 +527,8 @@ class Evidence(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # An attachment of a statement (the investigation's evidence register lists it too).
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("statement.id"))
 
     complaint: Mapped[Complaint] = relationship(back_populates="evidence")
     uploaded_by: Mapped[User | None] = relationship()

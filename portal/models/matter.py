@@ -42,6 +42,8 @@ class Matter(db.Model):
     responsible_lawyer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     opened_on: Mapped[date | None]
+    # Decides the regulatory clock's length (`RegulatoryPeriod`).
+    jurisdiction: Mapped[str] = mapped_column(String(20), default="PRC", server_default="PRC")
     # Phase 0 (prevention) fields; filled in by a later capability.
     engagement_scope: Mapped[str | None] = mapped_column(Text)
     fee_arrangement: Mapped[str | None] = mapped_column(Text)

@@ -28,6 +28,7 @@ from portal.services.intake.completeness import (
 from portal.services.intake.errors import IntakeError
 from portal.services.intake.registration import registration_problems
 from portal.services.intake.sections import is_exclusive_client
+from portal.web import case_file
 from portal.web.display import PAYLOAD_LABELS, label_of
 from portal.web.intake import timeline as history
 from portal.web.intake_forms import (
@@ -193,6 +194,7 @@ def page(complaint: Complaint, *, sections: dict[str, SectionView] | None = None
         "completeness": completeness(complaint),
         **actions_context(complaint, **actions),
         **timeline_context(complaint),
+        "case_areas": case_file.areas_for(complaint, actor()),
     }
 
 
