@@ -40,6 +40,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_login(app)
     security.init_security(app)
     register_blueprints(app)
+    from portal.web import page_cache
+
+    page_cache.init_app(app)
     from portal.templating import init_templating
 
     init_templating(app)

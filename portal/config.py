@@ -61,6 +61,10 @@ class Defaults:
     MAIL_DEFAULT_SENDER = ("Redress 投诉处理", "complaints@firm.example")
     MAIL_SINK_DIR: str | None = None  # where `make run`'s SMTP sink writes messages
     MAIL_TIMEOUT = 30  # seconds for one SMTP connection attempt (the outbox retries later)
+    # Rendered pages kept per viewer until the data changes (portal/web/page_cache.py);
+    # 0 turns the cache off.
+    PAGE_CACHE_SIZE = 256
+    PAGE_CACHE_SECONDS = 60
     NOTICE_DIR: str | None = None  # stored notice PDFs; None = <instance>/notices
     # the demo clock's offset (`flask demo clock`); None = <instance>/clock_offset
     CLOCK_OFFSET_FILE: str | None = None

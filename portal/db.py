@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -9,7 +10,7 @@ from datetime import UTC
 from pathlib import Path
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy import DateTime, MetaData, event, func, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -151,6 +152,48 @@ def _refuse_writes_in_read_transactions(connection, _cursor, statement, *_args) 
         raise ReadTransactionWrite(
             "a write inside a read transaction: call portal.db.begin_write() first"
         )
+
+
+# --- the data version ------------------------------------------------------------------------
+# A write to any table but the ones below moves the `data_version` counter forward, in the same
+# transaction, just before it commits: cached pages (portal/web/page_cache.py) are keyed by it.
+# The tables below never change what a cached page shows: audit rows of views and refusals,
+# sign-in attempts, rate-limit hits (a change that matters always writes another table too).
+
+_UNSEEN_TABLES = frozenset({"audit_event", "login_attempt", "rate_limit_hit", "data_version"})
+_WRITE_TARGET = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)',
+                           re.IGNORECASE)
+_CHANGED = "redress_changed_pages"
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_changed_tables(connection, _cursor, statement, *_args) -> None:
+    target = _WRITE_TARGET.match(statement)
+    if target and target.group(1).lower() not in _UNSEEN_TABLES:
+        connection.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _move_data_version(session: Session) -> None:
+    if not session.in_transaction():
+        return
+    session.flush()
+    connection = session.connection()
+    if connection.info.pop(_CHANGED, False):
+        connection.execute(text(  # SQLite and PostgreSQL both speak this upsert
+            "INSERT INTO data_version (id, n) VALUES (1, 1) "
+            "ON CONFLICT (id) DO UPDATE SET n = data_version.n + 1"))
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _forget_changes(connection) -> None:
+    connection.info.pop(_CHANGED, None)
+
+
+def data_version() -> int:
+    """The counter as this transaction sees it (0 before the first change)."""
+    return db.session.execute(text("SELECT n FROM data_version WHERE id = 1")).scalar() or 0
 
 
 # --- files written inside a transaction -------------------------------------------------------

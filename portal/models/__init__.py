@@ -15,6 +15,7 @@ from portal.models.complaint import (
     Remedy,
     State,
 )
+from portal.models.data_version import DataVersion
 from portal.models.deadline import ClockPause, Deadline, DeadlineKind, RegulatoryPeriod
 from portal.models.investigation import (
     Allegation,
@@ -37,6 +38,7 @@ __all__ = [
     "Allegation",
     "Assignment",
     "ClockPause",
+    "DataVersion",
     "ConflictDeclaration",
     "Deadline",
     "DeadlineKind",

@@ -416,14 +416,33 @@ class VisibilityRule:
     grants: tuple[Clause, ...]
 
     def sql(self, user: User) -> ColumnElement[bool]:
-        hidden = or_(false(), *(c.sql(user) for c in self.kept_out if c.applies(user)))
-        granted = or_(false(), *(c.sql(user) for c in self.grants if c.applies(user)))
-        return and_(~hidden, granted)
+        kept_out = tuple(c for c in self.kept_out if c.applies(user))
+        grants = tuple(c for c in self.grants if c.applies(user))
+        return _rule_sql(user, kept_out, grants)
 
     def test(self, complaint: Complaint, user: User) -> bool:
         if any(c.test(complaint, user) for c in self.kept_out if c.applies(user)):
             return False
         return any(c.test(complaint, user) for c in self.grants if c.applies(user))
+
+
+# Building the expression costs more than running it on a small firm. A user's expression is
+# the same on every request until their roles change, and the clauses read nothing of the user
+# but the id, so it is kept per (id, applicable clauses).
+_RULE_SQL: dict[tuple, ColumnElement[bool]] = {}
+
+
+def _rule_sql(user: User, kept_out: tuple[Clause, ...], grants: tuple[Clause, ...]
+              ) -> ColumnElement[bool]:
+    key = (user.id, kept_out, grants)
+    expression = _RULE_SQL.get(key)
+    if expression is None:
+        if len(_RULE_SQL) >= 1024:
+            _RULE_SQL.clear()
+        hidden = or_(false(), *(c.sql(user) for c in kept_out))
+        granted = or_(false(), *(c.sql(user) for c in grants))
+        expression = _RULE_SQL[key] = and_(~hidden, granted)
+    return expression
 
 
 # Kept-out clauses are uncorrelated IN (subquery) tests: the database evaluates the small set

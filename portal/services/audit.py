@@ -68,8 +68,10 @@ def record(
     object_id: object | None = None,
     details: dict | None = None,
     actor_label: str | None = None,
+    actor_id: int | None = None,
 ) -> AuditEvent:
     """Append one event. `obj` may be any model with an `id`; its table name is the type.
+    `actor_id` and `actor_label` stand for `actor` where it is expired and need not reload.
 
     Details hold ids and codes only, never personal data (names, addresses, narrative): the
     record holds those, so that it can be anonymised later without breaking the chain.
@@ -88,7 +90,7 @@ def record(
     return _append(
         key, prev_hash,
         action=action,
-        actor_id=actor.id if actor else None,
+        actor_id=actor.id if actor else actor_id,
         actor_label=actor_label or (actor.username or actor.name if actor else None),
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from portal.db import db
 from portal.security import public, signed_in
 from portal.services import worklist
+from portal.web import page_cache
 
 bp = Blueprint("home", __name__)
 
@@ -16,8 +17,10 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @signed_in
 def index():
-    work = worklist.for_user(current_user._get_current_object())
-    return render_template("home/index.html", work=work)
+    def render():
+        work = worklist.for_user(current_user._get_current_object())
+        return render_template("home/index.html", work=work)
+    return page_cache.remember(render)
 
 
 @bp.route("/favicon.ico")

@@ -16,7 +16,7 @@ from portal.services.intake.completeness import missing_sections
 from portal.services.intake.registration import due_window
 from portal.services.intake.search import LIST_FILTERS, LIST_SORTS, QUERY_MAX, complaints_query
 from portal.services.intake.sections import create_draft
-from portal.web import htmx
+from portal.web import htmx, page_cache
 from portal.web.intake import bp
 from portal.web.intake.context import STAFF, actor, attach, show_url
 from portal.web.intake_forms import NewComplaintForm, local_input
@@ -63,7 +63,8 @@ def _filter_labels() -> list[tuple[str, str]]:
 @bp.route("/complaints")
 @roles(*STAFF)
 def list_complaints():
-    return htmx.page_or_partial("intake/list.html", "intake/_list.html", **_list_context())
+    return page_cache.remember(lambda: htmx.page_or_partial(
+        "intake/list.html", "intake/_list.html", **_list_context()))
 
 
 @bp.route("/complaints", methods=["POST"])

@@ -27,7 +27,7 @@ from portal.services.intake.completeness import SECTION_LABELS, completeness
 from portal.services.intake.errors import ConflictError, IntakeError
 from portal.services.intake.search import search_clients, search_matters, search_staff
 from portal.services.intake.sections import save_section as save
-from portal.web import downloads, htmx
+from portal.web import downloads, htmx, page_cache
 from portal.web.intake import bp
 from portal.web.intake.context import (
     CHANGED,
@@ -61,7 +61,8 @@ def show(key: str):
     complaint = load(key)
     if complaint.reference and key != complaint.reference:
         return redirect(show_url(complaint), 301)
-    response = htmx.page_or_partial("intake/show.html", "intake/_record.html", **page(complaint))
+    response = page_cache.remember(lambda: htmx.page_or_partial(
+        "intake/show.html", "intake/_record.html", **page(complaint)))
     record_view(complaint, "record")
     return response
 
@@ -69,8 +70,14 @@ def show(key: str):
 def record_view(complaint: Complaint, view: str) -> None:
     """Opening a record is audited: after the page is rendered in a read transaction, the
     event gets its own short write transaction."""
+    user = actor()
+    who = {"actor_id": user.id, "actor_label": user.username or user.name}
+    complaint_id = complaint.id
+    # The ids are read before the write starts: it expires what the page loaded, and reloading
+    # the user and the complaint only to name them would double the cost of a view.
     with write_transaction():
-        audit.record("complaint.viewed", actor=actor(), obj=complaint, details={"view": view})
+        audit.record("complaint.viewed", **who, object_type="complaint",
+                     object_id=complaint_id, details={"view": view})
 
 
 @bp.route("/complaints/<key>/timeline")

@@ -1,0 +1,92 @@
+"""Rendered pages kept per viewer until anything they show could have changed.
+
+Rendering a list or a case file costs several milliseconds (SQL, the ORM, Jinja, translated
+labels); serving the same bytes again costs a fraction of one. A page is kept under a key that
+names everything it depends on:
+
+* the viewer: user id, session token and the session's CSRF secret (a page is never served to
+  another user, or to another session of the same user, whose forms need their own token);
+* what was asked: path and query, and the htmx headers that choose page or partial;
+* the language, and the minute on the portal's clock (pages say "overdue", "due soon");
+* the data version (`portal/db.py`): every committed change moves it, in the same transaction,
+  so a page rendered from old data is never served once the change is visible.
+
+Pages that carry flashed messages are neither served from nor stored in the cache. Each
+process keeps its own cache (`PAGE_CACHE_SIZE` pages, at most `PAGE_CACHE_SECONDS` old);
+`PAGE_CACHE_SIZE = 0` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cachetools import TTLCache
+from flask import Flask, Response, current_app, make_response, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from portal import clock
+from portal.db import data_version
+
+_EXTENSION = "redress_page_cache"
+_VARYING_HEADERS = ("HX-Request", "HX-Boosted", "HX-Target", "HX-History-Restore-Request")
+_KEPT_HEADERS = ("Content-Type", "Vary", "Cache-Control")
+
+
+@dataclass(frozen=True)
+class _Page:
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+class _Store:
+    def __init__(self, size: int, seconds: float) -> None:
+        self._pages: TTLCache = TTLCache(maxsize=size, ttl=seconds)
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> _Page | None:
+        with self._lock:
+            return self._pages.get(key)
+
+    def put(self, key: tuple, page: _Page) -> None:
+        with self._lock:
+            self._pages[key] = page
+
+
+def init_app(app: Flask) -> None:
+    size = int(app.config.get("PAGE_CACHE_SIZE", 256))
+    seconds = float(app.config.get("PAGE_CACHE_SECONDS", 60))
+    app.extensions[_EXTENSION] = _Store(size, seconds) if size > 0 else None
+
+
+def _key() -> tuple | None:
+    version = data_version()
+    if not current_user.is_authenticated:
+        return None
+    csrf = hashlib.sha256(str(session.get("csrf_token", "")).encode()).hexdigest()[:16]
+    minute = clock.now().replace(second=0, microsecond=0)
+    return (version, current_user.id, current_user.session_token, csrf, str(get_locale()),
+            minute, request.full_path,
+            tuple(request.headers.get(name, "") for name in _VARYING_HEADERS))
+
+
+def remember(render: Callable[[], Response | str]) -> Response:
+    """The page `render` makes, from the cache when it was made for this viewer and data."""
+    store: _Store | None = current_app.extensions.get(_EXTENSION)
+    # Without a CSRF secret yet, this render creates one: its forms belong to this session only.
+    if (store is None or request.method != "GET" or "_flashes" in session
+            or "csrf_token" not in session):
+        return make_response(render())
+    key = _key()
+    page = store.get(key) if key is not None else None
+    if page is not None:
+        return Response(page.body, headers=list(page.headers))
+    response = make_response(render())
+    if key is not None and response.status_code == 200 and not response.is_streamed:
+        headers = tuple((name, value) for name, value in response.headers.items()
+                        if name in _KEPT_HEADERS)
+        store.put(key, _Page(response.get_data(), headers))
+    return response
