@@ -112,6 +112,17 @@ def add_working_days(start: date, n: int) -> date:
     return day
 
 
+def working_days_between(after: date, through: date) -> int:
+    """How many working days lie in (after, through]: after itself is not counted."""
+    overrides = _Overrides()
+    day, counted = after, 0
+    while day < through:
+        day += timedelta(days=1)
+        if _is_workday(day, overrides):
+            counted += 1
+    return counted
+
+
 @dataclass(frozen=True)
 class Deadline:
     due: date
