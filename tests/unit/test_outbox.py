@@ -17,6 +17,7 @@ from portal.models import (
     AuditEvent,
     Client,
     Complaint,
+    Deadline,
     Matter,
     Notice,
     OutboxMessage,
@@ -36,18 +37,23 @@ def ctx(app):
         yield app
 
 
+# A matter neither demo partner worked on, so that both may see (and hear about) the complaint.
+NEITHER_PARTNERS_MATTER = "M-2026-0057"
+
+
 def make_complaint(language: str = "zh", email: str | None = "li.ming@example.com",
-                   reference: str = "TS-2026-00042") -> Complaint:
+                   reference: str = "TS-2026-00042", matter: str = "M-2025-0142") -> Complaint:
     client = Client(name="李明" if language == "zh" else "Emily Carter", email=email,
                     language=language)
     complaint = Complaint(
         reference=reference, state=State.REGISTERED, language=language, channel="phone",
         received_at=datetime(2026, 9, 30, 10, 0, tzinfo=CST), complainant=client,
-        matter=db.session.scalar(select(Matter).where(Matter.reference == "M-2025-0142")),
+        matter=db.session.scalar(select(Matter).where(Matter.reference == matter)),
         respondents=[db.session.scalar(select(User).where(User.name == "王磊"))],
         narrative="王律师多次未按约定时间回复我的询问。", occurred_on=date(2026, 8, 1),
         remedies_sought=["explanation", "partial_refund"],
-        first_response_due=date(2026, 10, 10), registered_at=clock.now(),
+        deadlines=[Deadline(kind="first_response", due=date(2026, 10, 10))],
+        registered_at=clock.now(),
     )
     db.session.add(complaint)
     db.session.flush()
@@ -109,7 +115,7 @@ def test_rolled_back_transaction_sends_nothing(ctx, smtp_server):
 def test_smtp_down_retries_with_backoff_then_dies_and_alerts_partners(ctx, smtp_server):
     ctx.config.update(OUTBOX_MAX_ATTEMPTS=3, OUTBOX_BACKOFF_SECONDS=30,
                       MAIL_PORT=free_port())  # nothing listens there
-    complaint = make_complaint()
+    complaint = make_complaint(matter=NEITHER_PARTNERS_MATTER)
     message_id = notices.queue_acknowledgement(None, complaint).id
     db.session.commit()
     start = clock.now()
@@ -301,7 +307,7 @@ def test_cli_work_once_and_status(app, runner, smtp_server):
 def test_a_respondent_partner_is_not_alerted_about_mail_on_their_own_case(ctx):
     ctx.config.update(OUTBOX_MAX_ATTEMPTS=1, MAIL_PORT=free_port())  # nothing listens there
     respondent = db.session.scalar(select(User).where(User.username == "partner2"))
-    complaint = make_complaint()
+    complaint = make_complaint(matter=NEITHER_PARTNERS_MATTER)
     complaint.respondents.append(respondent)
     notices.queue_acknowledgement(None, complaint)
     db.session.commit()
@@ -310,3 +316,14 @@ def test_a_respondent_partner_is_not_alerted_about_mail_on_their_own_case(ctx):
         OutboxMessage.kind == outbox.ALERT_KIND)).all()
     assert [a.recipient for a in alerts] == ["chen.zhiyuan@firm.example"]
     assert all(a.complaint_id == complaint.id for a in alerts)
+
+
+def test_the_partner_of_the_matter_is_not_alerted_about_mail_on_it(ctx):
+    ctx.config.update(OUTBOX_MAX_ATTEMPTS=1, MAIL_PORT=free_port())  # nothing listens there
+    complaint = make_complaint(matter="M-2025-0142")  # 陈志远 supervises it (portal/demo.py)
+    notices.queue_acknowledgement(None, complaint)
+    db.session.commit()
+    outbox.deliver_due()
+    alerts = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == outbox.ALERT_KIND)).all()
+    assert [a.recipient for a in alerts] == ["liu.huimin@firm.example"]
