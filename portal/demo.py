@@ -11,6 +11,7 @@ from portal.db import db
 from portal.models.matter import Client, Matter
 from portal.models.user import Department, Role, User
 from portal.services.accounts import hash_password
+from portal.services.rules_catalogue import seed_rules
 
 DEPARTMENTS = [
     ("litigation", "争议解决部", "Dispute Resolution"),
@@ -74,6 +75,7 @@ def _department(code: str | None, by_code: dict[str, Department]) -> int | None:
 def seed(password: str) -> bool:
     """Create the demo firm, every account signing in with `password`; returns False (and
     changes nothing) when it already exists."""
+    seed_rules()  # a database made without the migration lacks the rules catalogue
     if db.session.scalar(select(User).where(User.username == "reception")):
         return False
     by_code: dict[str, Department] = {}

@@ -381,6 +381,28 @@ class Complaint(db.Model):
         return (self.state in DECISION_STATES and user.has_role(Role.COMMITTEE)
                 and self.can_view(user))
 
+    def leads(self, user: User) -> bool:
+        lead = self.lead
+        return lead is not None and lead.id == user.id
+
+    def handles(self, user: User) -> bool:
+        """The handler named in the client's notices, or the investigation's lead."""
+        return self.handler_id == user.id or self.leads(user)
+
+    def may_respond_first(self, user: User) -> bool:
+        """Who may record the first response to the client: the handler, the lead or a
+        partner, from registration until the findings (whether it was already recorded is
+        the service's question)."""
+        if self.state not in (State.REGISTERED, *INVESTIGATION_STATES):
+            return False
+        return self.can_view(user) and (user.has_role(Role.PARTNER) or self.handles(user))
+
+    def can_record_findings(self, user: User) -> bool:
+        """The lead or a partner, while the complaint is being investigated."""
+        if self.state != State.INVESTIGATING or not self.can_view(user):
+            return False
+        return user.has_role(Role.PARTNER) or self.leads(user)
+
 
 # --- who may see a complaint ----------------------------------------------------------------
 # One rule with two faces: `sql(user)` filters queries, `test(complaint, user)` answers for a

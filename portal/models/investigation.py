@@ -116,6 +116,8 @@ class Allegation(db.Model):
     remedy_notes: Mapped[str | None] = mapped_column(Text)
     found_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     found_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Moved on by every save of the findings: a form posting an older one is stale (409).
+    findings_version: Mapped[int] = mapped_column(default=0)
 
     respondent: Mapped[User | None] = relationship(foreign_keys=[respondent_id])
     rules: Mapped[list[RuleArticle]] = relationship(secondary="allegation_rule",
@@ -156,13 +158,15 @@ RESPONSIBILITY_LABELS = {
 
 class RuleSource(StrEnum):
     LAWYERS_LAW = "lawyers_law"
-    ACLA_RULES = "acla_rules"
+    ACLA_RULES = "acla_rules"  # 《律师执业行为规范》
+    ACLA_DISCIPLINE = "acla_discipline"  # 《律师协会会员违规行为处分规则》
     FIRM_PROCEDURE = "firm_procedure"
 
 
 RULE_SOURCE_LABELS = {
     RuleSource.LAWYERS_LAW: _l("Lawyers Law of the PRC"),
-    RuleSource.ACLA_RULES: _l("ACLA rules on practice and discipline"),
+    RuleSource.ACLA_RULES: _l("ACLA rules on lawyers' practice conduct"),
+    RuleSource.ACLA_DISCIPLINE: _l("ACLA rules on disciplinary sanctions for members"),
     RuleSource.FIRM_PROCEDURE: _l("The firm's procedures"),
 }
 

@@ -21,12 +21,14 @@ from sqlalchemy import func, select
 from portal import clock
 from portal.db import db, discard_on_rollback
 from portal.documents import acknowledgement_context, render, render_pdf
+from portal.documents.progress_notice import progress_context
 from portal.models.complaint import Complaint
 from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage
 from portal.models.user import User
 from portal.services import audit, outbox
 from portal.services.calendar import first_response_due
+from portal.services.progress_notice import progress_facts, progress_stored
 
 
 class NoticeError(Exception):
@@ -68,6 +70,8 @@ class NoticeKind:
     context: Callable[[Mapping, Mapping], dict]  # the document's part: formatting
     email: str  # templates/emails/<email>.txt and .html
     subject: dict[str, str]
+    # Told when the worker stored the notice it rendered for an email (in that write).
+    stored: Callable[[Complaint, Notice], None] | None = None
 
 
 KINDS: dict[str, NoticeKind] = {
@@ -77,6 +81,14 @@ KINDS: dict[str, NoticeKind] = {
         context=acknowledgement_context,
         email="acknowledgement",
         subject={"zh": "投诉受理通知", "en": "Acknowledgement of your complaint"},
+    ),
+    "progress": NoticeKind(
+        template="pdf/progress_notice.html",
+        facts=progress_facts,
+        context=progress_context,
+        email="progress_notice",
+        subject={"zh": "投诉处理进展通知", "en": "Progress on your complaint"},
+        stored=progress_stored,
     ),
 }
 
@@ -181,7 +193,11 @@ def _prepare_attachment(message: OutboxMessage, spec: dict) -> Callable[[], byte
 
 
 def _store_attachment(message: OutboxMessage, spec: dict, pdf: bytes) -> dict:
-    notice = store(db.session.get(Complaint, message.complaint_id), spec["notice_kind"], pdf)
+    complaint = db.session.get(Complaint, message.complaint_id)
+    notice = store(complaint, spec["notice_kind"], pdf)
+    stored = kind_of(spec["notice_kind"]).stored
+    if stored is not None:
+        stored(complaint, notice)
     return {**spec, "notice_id": notice.id}
 
 

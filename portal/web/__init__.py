@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.web import admin, auth, calendar, home, intake, mailbox, public, readback
+from portal.web import (
+    admin,
+    auth,
+    calendar,
+    findings,
+    home,
+    intake,
+    mailbox,
+    public,
+    readback,
+    rules,
+)
 
 
 def register_blueprints(app: Flask) -> None:
     for area in (auth, home, admin, intake, readback, public, calendar, mailbox):
+        app.register_blueprint(area.bp)
+    for area in (findings, rules):  # the first response, the findings, the rules catalogue
         app.register_blueprint(area.bp)

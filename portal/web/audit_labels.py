@@ -49,6 +49,12 @@ ACTION_LABELS = {
     "calendar.override_set": _l("Working-day override set"),
     "calendar.override_removed": _l("Working-day override removed"),
     "calendar.year_confirmed": _l("Year's working-day schedule confirmed"),
+    "first_response.recorded": _l("First response to the client recorded"),
+    "findings.saved": _l("Findings on an allegation saved"),
+    "findings.submitted": _l("Findings submitted"),
+    "findings.report_downloaded": _l("Investigation report downloaded"),
+    "rule.added": _l("Rules catalogue entry added"),
+    "rule.updated": _l("Rules catalogue entry changed"),
     "audit.rekeyed": _l("Audit trail keyed: later events are signed with the firm's key"),
     "audit.head_mailed": _l("Audit trail's newest event emailed to the partners"),
 }
@@ -61,6 +67,7 @@ OBJECT_LABELS = {
     "matter": _l("Matter"),
     "calendar_override": _l("Working-day override"),
     "confirmed_year": _l("Working-day schedule"),
+    "rule_article": _l("Rules catalogue entry"),
 }
 
 

@@ -41,6 +41,14 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rule_article')),
     sa.UniqueConstraint('source', 'article', name=op.f('uq_rule_article_source'))
     )
+    # The rules catalogue's first entries (article numbers and short titles, to be verified).
+    from portal.services.rules_seed import SEED_RULES
+    op.bulk_insert(
+        sa.table('rule_article', sa.column('source', sa.String), sa.column('article', sa.String),
+                 sa.column('title_zh', sa.String), sa.column('title_en', sa.String),
+                 sa.column('to_verify', sa.Boolean), sa.column('active', sa.Boolean)),
+        [{'source': source, 'article': article, 'title_zh': zh, 'title_en': en,
+          'to_verify': True, 'active': True} for source, article, zh, en in SEED_RULES])
     op.create_table('routing_rule',
     sa.Column('severity', sa.String(length=20), nullable=False),
     sa.Column('lead_level', sa.String(length=20), nullable=False),
@@ -68,6 +76,7 @@ def upgrade():
     sa.Column('remedies_recommended', sa.JSON(), nullable=False),
     sa.Column('remedy_notes', sa.Text(), nullable=True),
     sa.Column('found_at', portal.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('findings_version', sa.Integer(), nullable=False),
     sa.Column('found_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['complaint_id'], ['complaint.id'], name=op.f('fk_allegation_complaint_id_complaint'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['found_by_id'], ['user.id'], name=op.f('fk_allegation_found_by_id_user')),

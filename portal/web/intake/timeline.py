@@ -19,7 +19,7 @@ from portal.services.intake.completeness import SECTION_LABELS
 from portal.web.audit_labels import action_label
 from portal.web.display import label_of
 
-TIMELINE_HIDDEN = {"complaint.viewed", "evidence.downloaded"}
+TIMELINE_HIDDEN = {"complaint.viewed", "evidence.downloaded", "findings.report_downloaded"}
 
 EVENT_LABELS = {
     "complaint.created": _l("Complaint record created"),
@@ -43,12 +43,15 @@ EVENT_LABELS = {
     "mail.sent": _l("Email delivered: %(kind)s"),
     "mail.failed": _l("Email delivery failed (attempt %(attempts)s); trying again"),
     "mail.dead": _l("Email could not be delivered: %(kind)s; partners alerted"),
+    "first_response.recorded": _l("First response to the client recorded"),
+    "findings.saved": _l("Findings saved on allegation %(number)s"),
+    "findings.submitted": _l("Findings submitted; the complaint awaits the committee's decision"),
 }
 
 EVENT_TONES = {
     "complaint.registered": "ok", "mail.sent": "ok", "complaint.correction_requested": "warn",
     "complaint.confirmation_overridden": "warn", "mail.failed": "warn", "mail.dead": "err",
-    "complaint.discarded": "warn",
+    "complaint.discarded": "warn", "findings.submitted": "ok",
 }
 
 METHOD_LABELS = {
@@ -62,6 +65,8 @@ METHOD_LABELS = {
 KIND_LABELS = {
     "acknowledgement": _l("Acknowledgement"),
     "confirmation_request": _l("Read-back confirmation request"),
+    "progress": _l("Progress notice"),
+    "investigation_report": _l("Investigation report"),
 }
 
 MAIL_STATUS_LABELS = {
@@ -99,6 +104,7 @@ def _event_label(event: AuditEvent, message: OutboxMessage | None = None) -> str
         # events since the audit trail holds no addresses name the message instead
         "recipient": message.recipient if message else details.get("recipient", ""),
         "attempts": details.get("attempts", ""),
+        "number": details.get("number", ""),
     }
 
 
@@ -122,6 +128,8 @@ def _event_entry(event: AuditEvent, messages: dict[int, OutboxMessage],
         reason = override_reason or details.get("reason")  # older events carried the text
         if reason:
             entry.note = _("Reason: %(reason)s", reason=reason)
+    elif event.action == "first_response.recorded" and details.get("late"):
+        entry.note, entry.tone = _("Given after the day promised in the acknowledgement."), "warn"
     elif message is not None:
         entry.message = message
         entry.status = str(MAIL_STATUS_LABELS.get(message.status, message.status))
