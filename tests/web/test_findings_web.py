@@ -8,13 +8,16 @@ import io
 from datetime import timedelta
 
 import pytest
+from flask import render_template
+from flask_login import login_user
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal import clock as portal_clock
 from portal.db import db, writes_by_default
-from portal.models import Assignment, AuditEvent, Complaint, State
+from portal.models import Allegation, Assignment, AuditEvent, Complaint, State
 from portal.services import findings
+from portal.web.findings.answers import findings_area
 from portal.web.intake_forms import local_input
 from tests.findings_factory import answer_all, make_investigation, rule, user
 from tests.web.test_intake_support import HX
@@ -168,10 +171,11 @@ def test_submitting_moves_to_the_committee_and_the_report_is_theirs_to_read(clie
     assert response.status_code == 200 and response.headers["HX-Redirect"].endswith(KEY)
     assert _complaint(app, investigation).state == State.AWAITING_DECISION
     again = client.post(f"/complaints/{KEY}/findings/submit", data=form, headers=HX)
-    assert again.status_code == 409
+    assert again.status_code == 409 and "can no longer be changed" in again.text
 
     page = client.get(f"/complaints/{KEY}").text
     assert "Download the investigation report" in page and 'id="findings-submit"' not in page
+    assert "by 刘慧敏." in page
     report = client.get(f"/complaints/{KEY}/findings/report.pdf")
     assert report.status_code == 200 and report.mimetype == "application/pdf"
     assert "attachment" in report.headers["Content-Disposition"]
@@ -274,3 +278,46 @@ def test_who_may_not_record_the_first_response(client, auth, app, investigation)
     auth.logout()
     auth.login_as("investigator2")  # does not see it at all
     assert _first_response(client).status_code == 404
+
+
+def _add_answered_allegations(app, complaint_id: int, count: int) -> None:
+    with app.app_context(), writes_by_default():
+        complaint = db.session.get(Complaint, complaint_id)
+        start = len(complaint.allegations)
+        for n in range(start + 1, start + count + 1):
+            complaint.allegations.append(Allegation(
+                number=n, text=f"第{n}项", category="fees", respondent_id=user("王磊").id))
+        db.session.commit()
+    with app.app_context():
+        answer_all(complaint_id)
+
+
+def _area_queries(app, complaint_id: int) -> tuple[int, str]:
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.test_request_context("/"):
+        login_user(user("partner2"))
+        complaint = db.session.get(Complaint, complaint_id)
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            html = render_template("findings/_area.html", complaint=complaint,
+                                   area=findings_area(complaint, user("partner2")))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        db.session.remove()
+    return len(statements), html
+
+
+def test_the_findings_area_costs_the_same_queries_for_5_and_50_allegations(app, client):
+    with app.app_context():
+        complaint_id = make_investigation(allegations=0)
+    _add_answered_allegations(app, complaint_id, 5)
+    small, html = _area_queries(app, complaint_id)
+    assert html.count('class="finding"') == 5
+    _add_answered_allegations(app, complaint_id, 45)
+    large, html = _area_queries(app, complaint_id)
+    assert html.count('class="finding"') == 50
+    assert large == small, (small, large)

@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Response, abort, flash, request
 from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.db import db, write_transaction
 from portal.i18n import client_language
@@ -72,11 +74,19 @@ def _rule_groups(active: list[RuleArticle], allegation: Allegation
     return [(str(RULE_SOURCE_LABELS.get(s, s)), rules) for s, rules in groups.items()]
 
 
+def _allegations(complaint: Complaint) -> list[Allegation]:
+    """The allegations with their respondents and rules, in two queries however many."""
+    return list(db.session.scalars(
+        select(Allegation).where(Allegation.complaint_id == complaint.id)
+        .options(selectinload(Allegation.rules), joinedload(Allegation.respondent))
+        .order_by(Allegation.number)))
+
+
 def _views(complaint: Complaint, editable: bool, shown: dict) -> list[AllegationView]:
     active = rules_catalogue.active_rules() if editable else []
     kept: dict[int, AllegationView] = shown.get("views", {})
     views = []
-    for a in complaint.allegations:
+    for a in _allegations(complaint):
         view = kept.get(a.id) or AllegationView(a, version=a.findings_version)
         view.allegation = a
         if editable:
@@ -104,6 +114,8 @@ def findings_area(complaint: Complaint, user: User) -> dict[str, Any] | None:
         "items": _views(complaint, editable, shown),
         "submitted": submitted,
         "report": service.report_notice(complaint) if submitted else None,
+        "submitted_by": (db.session.get(User, complaint.findings_submitted_by_id)
+                         if complaint.findings_submitted_by_id else None),
         "unanswered": missing,
         "version": shown.get("version", complaint.version),
         "fingerprint": shown.get("fingerprint", service.fingerprint(complaint)),

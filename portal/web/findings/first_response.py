@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal import clock
 from portal.db import db
-from portal.models.complaint import Complaint, State
+from portal.models.complaint import Complaint
 from portal.models.deadline import DeadlineKind
 from portal.models.investigation import FIRST_RESPONSE_METHOD_LABELS, FirstResponseMethod
 from portal.models.notice import Notice
@@ -125,7 +125,7 @@ def progress_notice(key: str):
     response = complaint.first_response
     notice = (db.session.get(Notice, response.notice_id)
               if response is not None and response.notice_id else None)
-    if notice is None or complaint.state == State.DRAFT:
+    if notice is None:
         abort(404)
     path = notices.path_of(notice)
     notices.read_bytes(notice)  # refuses a file that no longer matches its SHA-256
