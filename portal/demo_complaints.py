@@ -3,8 +3,9 @@
 The complaints are written as rows, not through the intake screens, but consistently with
 registration (`services/intake/registration.py`): each gets a reference `TS-<year>-<number>`
 from that year's `ReferenceCounter` (so a complaint registered afterwards continues the series),
-and its `first_response_due` from the working-day calendar. No acknowledgement is queued: these
-complaints were answered long ago, and the outbox must not mail thousands of made-up clients.
+and its first-response clock from the working-day calendar, met on time once that day is past.
+No acknowledgement is queued: these complaints were answered long ago, and the outbox must not
+mail thousands of made-up clients.
 One audit event records the seeding itself. The data are deterministic: the same database and
 the same `random_seed` give the same complaints.
 """
@@ -31,6 +32,7 @@ from portal.models.complaint import (
     Remedy,
     State,
 )
+from portal.models.deadline import Deadline, DeadlineKind
 from portal.models.matter import Client, Matter
 from portal.models.user import Department, User
 from portal.services import audit, calendar
@@ -301,6 +303,13 @@ class _Generator:
         details = [REMEDY_DETAILS[Remedy(r)] for r in remedies if Remedy(r) in REMEDY_DETAILS]
         occurred = received.date() - timedelta(days=rng.randint(1, 200))
         deadline = self.first_response_due(received.astimezone(LOCAL_TZ).date())
+        # A past promise was answered soon after registration, by the due day if it could be
+        # (no random draw: the generator's sequence, and so every other field, stays as it was).
+        answered = None
+        if deadline.due < now.astimezone(LOCAL_TZ).date():
+            by = datetime(deadline.due.year, deadline.due.month, deadline.due.day, 18,
+                          tzinfo=LOCAL_TZ)
+            answered = max(registered, min(registered + timedelta(hours=4), by))
         return Complaint(
             state=State.REGISTERED.value, channel=channel.value, received_at=received,
             language=client.language, complainant=client, matter=matter,
@@ -316,8 +325,12 @@ class _Generator:
                                     for d in details) or None,
             confirmed_at=confirmed, confirmed_by_id=self.firm.reception.id,
             confirmation_method=CONFIRMATION_BY_CHANNEL[channel].value,
-            registered_at=registered, first_response_due=deadline.due,
-            deadline_provisional=deadline.provisional,
+            registered_at=registered,
+            deadlines=[Deadline(kind=DeadlineKind.FIRST_RESPONSE.value, due=deadline.due,
+                                provisional=deadline.provisional, stopped_at=answered,
+                                stopped_late=answered is not None and (
+                                    answered.astimezone(LOCAL_TZ).date() > deadline.due),
+                                created_at=registered)],
             created_by_id=self.firm.reception.id,
             created_at=received + timedelta(minutes=rng.randint(1, 15)), updated_at=registered,
         )

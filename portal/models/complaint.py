@@ -181,7 +181,6 @@ class ComplaintExclusion(db.Model):
 class Complaint(db.Model):
     # The lists' orders, so that a page of them is read in order and never sorted whole.
     __table_args__ = (
-        Index("ix_complaint_state_due", "state", "first_response_due", "id"),
         Index("ix_complaint_state_updated", "state", "updated_at"),
         Index("ix_complaint_state_created", "state", "created_at"),
         Index("ix_complaint_created", "created_at", "id"),
@@ -222,9 +221,7 @@ class Complaint(db.Model):
     discard_reason: Mapped[str | None] = mapped_column(Text)
 
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    first_response_due: Mapped[date | None]
-    deadline_provisional: Mapped[bool] = mapped_column(default=False)
-    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The deadlines (first response, investigation...) are rows: see `deadlines` below.
 
     # Triage (see portal/models/investigation.py for the values).
     severity: Mapped[str | None] = mapped_column(String(20))
@@ -334,6 +331,12 @@ class Complaint(db.Model):
 
     def deadline(self, kind: str) -> Deadline | None:
         return next((d for d in self.deadlines if d.kind == kind), None)
+
+    @property
+    def first_response_due(self) -> date | None:
+        """The first-response clock's day (read-only: services/deadlines.py sets it)."""
+        row = self.deadline("first_response")
+        return row.due if row is not None else None
 
     @property
     def open_pause(self) -> ClockPause | None:

@@ -33,11 +33,14 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from portal import clock
 from portal.db import db
 from portal.models.complaint import INVESTIGATION_STATES, Complaint
 from portal.models.deadline import ClockPause, Deadline, DeadlineKind, RegulatoryPeriod
+from portal.models.investigation import Assignment
 from portal.models.user import Role, User
 from portal.services import audit, calendar, routing
 from portal.services.intake.errors import ConflictError, IntakeError
@@ -206,6 +209,13 @@ def _check(actor: User, complaint: Complaint, expected_version: int | None) -> N
                            "the clocks."))
 
 
+def _touch(complaint: Complaint, now: datetime) -> None:
+    """A new version of the complaint, so that a pause or resume from an older page is
+    stale (409); flagged, since the same instant (a frozen clock) would change nothing."""
+    complaint.updated_at = now
+    flag_modified(complaint, "updated_at")
+
+
 def pause(actor: User, complaint: Complaint, reason: str | None, *,
           expected_version: int | None = None) -> ClockPause:
     """Pause the investigation and final-response clocks while waiting for the client."""
@@ -228,7 +238,7 @@ def pause(actor: User, complaint: Complaint, reason: str | None, *,
     now = clock.now()
     row = ClockPause(reason=reason, paused_at=now, paused_by_id=actor.id)
     complaint.pauses.append(row)
-    complaint.updated_at = now  # a new version: a second pause from an old page is stale
+    _touch(complaint, now)
     db.session.flush()
     # The reason is free text that may name people: it stays on the record, not in the trail.
     audit.record("clock.paused", actor=actor, obj=complaint, details={
@@ -250,7 +260,7 @@ def resume(actor: User, complaint: Complaint, *,
     for deadline in moved:
         _move(complaint, deadline, added)
     row.resumed_at, row.resumed_by_id, row.working_days_added = now, actor.id, added
-    complaint.updated_at = now
+    _touch(complaint, now)
     db.session.flush()
     audit.record("clock.resumed", actor=actor, obj=complaint, details={
         "pause_id": row.id, "working_days_added": added,
@@ -279,3 +289,63 @@ def status(deadline: Deadline, today: date, *, paused: bool = False,
     if deadline.due <= (soon or soon_limit(today)):
         return Status.DUE_SOON
     return Status.OK
+
+
+# -- what the lists ask (SQL) -----------------------------------------------------------
+
+NEVER_PAUSED = (DeadlineKind.FIRST_RESPONSE.value, DeadlineKind.REGULATORY.value)
+ALL_KINDS = tuple(k.value for k in DeadlineKind)
+
+
+def clock_due_sql(*, before: date | None = None, start: date | None = None,
+                  end: date | None = None) -> ColumnElement[bool]:
+    """On a deadline row: running, not held by a pause, and due before `before` or from
+    `start` to `end`."""
+    paused = select(ClockPause.complaint_id).where(ClockPause.resumed_at.is_(None))
+    conditions = [Deadline.stopped_at.is_(None),
+                  or_(Deadline.kind.in_(NEVER_PAUSED), Deadline.complaint_id.not_in(paused))]
+    if before is not None:
+        conditions.append(Deadline.due < before)
+    if start is not None:
+        conditions.append(Deadline.due >= start)
+    if end is not None:
+        conditions.append(Deadline.due <= end)
+    return and_(*conditions)
+
+
+def _has_clock(which: ColumnElement[bool]) -> ColumnElement[bool]:
+    # Naming every kind lets the database read ix_deadline_open_due (kind, stopped_at, due)
+    # as ranges instead of scanning the table.
+    return Complaint.id.in_(select(Deadline.complaint_id)
+                            .where(Deadline.kind.in_(ALL_KINDS), which))
+
+
+def overdue_sql(today: date) -> ColumnElement[bool]:
+    """Complaints with a running clock (not paused) whose due day has passed."""
+    return _has_clock(clock_due_sql(before=today))
+
+
+def due_soon_sql(today: date, soon: date) -> ColumnElement[bool]:
+    """Complaints with a running clock (not paused) due today or by `soon`."""
+    return _has_clock(clock_due_sql(start=today, end=soon))
+
+
+def own_work_sql(user: User) -> ColumnElement[bool]:
+    """The user's own work: they handle the complaint, lead it or investigate it."""
+    assigned = select(Assignment.complaint_id).where(Assignment.user_id == user.id,
+                                                     Assignment.ended_at.is_(None))
+    return or_(Complaint.handler_id == user.id, Complaint.id.in_(assigned))
+
+
+def next_due_sql() -> ScalarSelect:
+    """The earliest due day among a complaint's running clocks (correlated: for ordering a
+    filtered list, not a whole table)."""
+    return (select(func.min(Deadline.due))
+            .where(Deadline.complaint_id == Complaint.id, Deadline.stopped_at.is_(None))
+            .correlate(Complaint).scalar_subquery())
+
+
+def next_running(complaint: Complaint) -> Deadline | None:
+    """The running clock due first (what a list shows for the complaint)."""
+    running = [d for d in complaint.deadlines if d.is_running]
+    return min(running, key=lambda d: (d.due, d.id or 0)) if running else None

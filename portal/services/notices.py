@@ -40,7 +40,8 @@ def acknowledgement_facts(complaint: Complaint, config: Mapping) -> dict:
     (strings, dates, numbers; never a model). The deadline is the one on record, or, for a
     complaint not registered yet, the one registration would set."""
     working_days = int(config.get("FIRST_RESPONSE_WORKING_DAYS", 3))
-    due, provisional = complaint.first_response_due, complaint.deadline_provisional
+    promised = complaint.deadline("first_response")
+    due, provisional = (promised.due, promised.provisional) if promised else (None, False)
     if due is None and complaint.received_at is not None:
         computed = first_response_due(complaint.received_at, working_days)
         due, provisional = computed.due, computed.provisional

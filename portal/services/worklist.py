@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 
+from portal import clock
 from portal.db import db
 from portal.models.complaint import Complaint, State
+from portal.models.deadline import Deadline
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.models.user import Role, User
+from portal.services import deadlines
+from portal.services.intake.search import PROMISED, join_first_response
 
 SHOWN = 10  # items per home-page section; the section links to the full list beyond that
 
@@ -34,19 +40,47 @@ class Section:
         return self.total - len(self.items)
 
 
+@dataclass(frozen=True)
+class ClockItem:
+    label: str  # the complaint's reference
+    kind: str  # which clock (DeadlineKind)
+    due: date
+
+
+@dataclass
+class ClockSection:
+    items: list[ClockItem] = field(default_factory=list)
+    total: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.items)
+
+
 @dataclass
 class WorkList:
     drafts: Section = field(default_factory=Section)
     to_verify: Section = field(default_factory=Section)
     registered: Section = field(default_factory=Section)
+    # Running clocks past their day / due within two working days: the viewer's own work,
+    # or the whole firm's for a partner (`firm`).
+    overdue: ClockSection = field(default_factory=ClockSection)
+    due_soon: ClockSection = field(default_factory=ClockSection)
+    firm: bool = False
     dead_mail: int = 0
 
 
-def _section(user: User, query: Select) -> Section:
+def _section(user: User, query: Select, *load: ORMOption) -> Section:
     """The first SHOWN complaints of `query` that `user` may see, and how many there are."""
     query = query.where(Complaint.visible_to(user))
     items = db.session.scalars(
-        query.options(selectinload(Complaint.complainant)).limit(SHOWN)).all()
+        query.options(selectinload(Complaint.complainant), *load).limit(SHOWN)).all()
     # A separate count: a window count would make the database read every row before LIMIT.
     total = db.session.scalar(select(func.count()).select_from(
         query.order_by(None).with_only_columns(Complaint.id).subquery()))
@@ -68,9 +102,36 @@ def for_user(user: User) -> WorkList:
     if user.has_role(Role.PARTNER):
         registered = select(Complaint).where(Complaint.state == State.REGISTERED)
         work.registered = _section(
-            user, registered.order_by(Complaint.first_response_due, Complaint.id)
-        )
+            user, join_first_response(registered, outer=False).order_by(PROMISED.due, Complaint.id),
+            selectinload(Complaint.deadlines))
         work.dead_mail = db.session.scalar(
             select(func.count(OutboxMessage.id)).where(OutboxMessage.status == OutboxStatus.DEAD)
         ) or 0
+    _clocks(user, work)
     return work
+
+
+def _clock_section(user: User, which: ColumnElement[bool], mine: bool) -> ClockSection:
+    """The first SHOWN running clocks meeting `which` (one row per clock, the earliest
+    first) on complaints `user` may see, and how many there are: two queries, whatever the
+    number of clocks."""
+    query = (select(Complaint.reference, Deadline.kind, Deadline.due)
+             .join(Deadline, Deadline.complaint_id == Complaint.id)
+             .where(Complaint.visible_to(user), Deadline.stopped_at.is_(None), which))
+    if mine:
+        query = query.where(deadlines.own_work_sql(user))
+    rows = db.session.execute(query.order_by(Deadline.due, Complaint.id, Deadline.kind)
+                              .limit(SHOWN)).all()
+    total = db.session.scalar(select(func.count()).select_from(
+        query.with_only_columns(Deadline.id).subquery()))
+    return ClockSection([ClockItem(r.reference or "", r.kind, r.due) for r in rows], total or 0)
+
+
+def _clocks(user: User, work: WorkList) -> None:
+    """What is overdue and what is due soon: everyone's own work, the firm's for partners."""
+    work.firm = user.has_role(Role.PARTNER)
+    today = clock.today()
+    soon = deadlines.soon_limit(today)
+    work.overdue = _clock_section(user, deadlines.clock_due_sql(before=today), not work.firm)
+    work.due_soon = _clock_section(user, deadlines.clock_due_sql(start=today, end=soon),
+                                   not work.firm)

@@ -8,6 +8,7 @@ from portal.web import (
     admin,
     auth,
     calendar,
+    deadlines,
     findings,
     home,
     intake,
@@ -23,3 +24,4 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(area.bp)
     for area in (findings, rules):  # the first response, the findings, the rules catalogue
         app.register_blueprint(area.bp)
+    app.register_blueprint(deadlines.bp)  # the clocks: the case file header, pause/resume

@@ -28,7 +28,7 @@ from pypdf import PdfReader
 
 from portal.config import Defaults
 from portal.documents import acknowledgement_context, harfbuzz_subset_available, render_pdf
-from portal.models import Client, Complaint, Matter, User
+from portal.models import Client, Complaint, Deadline, Matter, User
 from portal.services.notices import acknowledgement_facts
 
 CST = timezone(timedelta(hours=8))
@@ -63,7 +63,7 @@ def complaint(latin: bool) -> Complaint:
         matter=matter, respondents=[respondent], narrative=narrative,
         occurred_on=date(2026, 8, 1), occurred_until=date(2026, 9, 15), occurred_place=place,
         remedies_sought=["explanation", "partial_refund"], remedy_details=details,
-        first_response_due=date(2026, 10, 10), deadline_provisional=False,
+        deadlines=[Deadline(kind="first_response", due=date(2026, 10, 10))],
     )
 
 

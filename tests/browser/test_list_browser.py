@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from portal.db import db, write_transaction
-from portal.models import Client, Complaint, State, User
+from portal.models import Client, Complaint, Deadline, State, User
 from tests.browser.helpers import LiveServer, check_page, login, switch_language
 
 _numbers = itertools.count(1)
@@ -36,7 +36,8 @@ def _registered(server: LiveServer, clock, due_in_days: int, client: str,
         db.session.add(Complaint(
             state=State.REGISTERED, reference=reference, channel="phone",
             received_at=clock.now(), registered_at=clock.now(),
-            first_response_due=clock.today() + timedelta(days=due_in_days),
+            deadlines=[Deadline(kind="first_response",
+                                due=clock.today() + timedelta(days=due_in_days))],
             complainant=Client(name=client), respondents=respondents))
     return reference
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from portal.db import db, write_transaction
-from portal.models import Client, Complaint, State, User
+from portal.models import Client, Complaint, Deadline, State, User
 from tests.browser.helpers import LiveServer, check_page, login, switch_language
 
 NARROW = {"width": 390, "height": 844}
@@ -135,7 +135,8 @@ def test_the_reference_stays_on_one_line_in_the_list(live_server, page):
         db.session.add(Complaint(
             state=State.REGISTERED, reference=f"TS-2026-{90000 + next(_numbers):05d}",
             channel="phone", received_at=datetime.now(UTC),
-            first_response_due=(datetime.now(UTC) + timedelta(days=3)).date(),
+            deadlines=[Deadline(kind="first_response",
+                                due=(datetime.now(UTC) + timedelta(days=3)).date())],
             complainant=Client(name="上海恒远贸易有限公司法务部第三联络处")))
     login(page, "partner")
     page.goto("/complaints?state=registered")

@@ -28,7 +28,16 @@ from portal.documents import (
 )
 from portal.documents.acknowledgement import acknowledgement_context
 from portal.documents.pdf import png_up_encode
-from portal.models import AuditEvent, Client, Complaint, Matter, Notice, State, User
+from portal.models import (
+    AuditEvent,
+    Client,
+    Complaint,
+    Deadline,
+    Matter,
+    Notice,
+    State,
+    User,
+)
 from portal.services import calendar, notices
 
 CST = timezone(timedelta(hours=8))
@@ -55,7 +64,8 @@ def make_complaint(language: str = "zh", reference: str = "TS-2026-00042") -> Co
         occurred_place="北京市朝阳区人民法院",
         remedies_sought=["explanation", "partial_refund"],
         remedy_details="希望退还部分律师费。",
-        first_response_due=deadline.due, deadline_provisional=deadline.provisional,
+        deadlines=[Deadline(kind="first_response", due=deadline.due,
+                            provisional=deadline.provisional)],
         registered_at=clock.now(),
     )
     db.session.add(complaint)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.db import db, write_transaction
-from portal.models import Client, Complaint, State, User
+from portal.models import Client, Complaint, Deadline, State, User
 
 
 def _user(name: str) -> User:
@@ -22,7 +22,8 @@ def _registered(app, reference: str, client: str, due: date, received: datetime,
     with app.app_context(), write_transaction():
         db.session.add(Complaint(
             state=State.REGISTERED, reference=reference, channel="phone", received_at=received,
-            complainant=Client(name=client), first_response_due=due,
+            complainant=Client(name=client),
+            deadlines=[Deadline(kind="first_response", due=due)],
             registered_at=received, respondents=[_user(n) for n in respondents]))
 
 
@@ -124,7 +125,7 @@ def test_due_dates_carry_an_overdue_or_due_soon_badge_in_words(client, auth, thr
 def test_the_badges_follow_the_clock_and_the_working_days(client, auth, app, three):
     with app.app_context(), write_transaction():
         db.session.scalar(select(Complaint).where(Complaint.reference == "TS-2026-9001")) \
-            .first_response_due = date(2026, 12, 7)
+            .deadline("first_response").due = date(2026, 12, 7)
 
     def row() -> str:
         auth.logout()  # moving the clock far enough ends the session: sign in again

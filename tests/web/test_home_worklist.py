@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from portal.db import db, write_transaction
-from portal.models import Client, Complaint, State, User
+from portal.models import Client, Complaint, Deadline, State, User
 from tests.web.test_public_form import valid_form
 
 
@@ -18,7 +18,8 @@ def _registered(app, count: int, respondent: str, first_due: date, start: int) -
         for n in range(count):
             db.session.add(Complaint(
                 state=State.REGISTERED, reference=f"TS-2026-{start + n:05d}",
-                first_response_due=first_due + timedelta(days=n), respondents=[lawyer],
+                deadlines=[Deadline(kind="first_response", due=first_due + timedelta(days=n))],
+                respondents=[lawyer],
                 complainant=Client(name=f"客户{start + n}", phone="13800000000")))
 
 

@@ -127,7 +127,7 @@ def test_deadline_comes_from_the_working_day_calendar(reception, app):
         expected = calendar.first_response_due(complaint.received_at,
                                                app.config["FIRST_RESPONSE_WORKING_DAYS"])
     assert complaint.first_response_due == expected.due == date(2026, 10, 9)
-    assert complaint.deadline_provisional is expected.provisional
+    assert complaint.deadline("first_response").provisional is expected.provisional
 
 
 def test_deadline_uses_the_configured_number_of_days(reception, app):

@@ -41,7 +41,7 @@ def get(app, key: str) -> Complaint:
         complaint = _find(key)
         assert complaint is not None, key
         _ = (complaint.complainant, list(complaint.respondents), complaint.matter,
-             list(complaint.evidence))
+             list(complaint.evidence), list(complaint.deadlines))
         db.session.expunge_all()
         return complaint
 

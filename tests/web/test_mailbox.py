@@ -18,7 +18,7 @@ from sqlalchemy import select
 from portal import clock
 from portal.commands.mailsink import start_sink
 from portal.db import db, writes_by_default
-from portal.models import Client, Complaint, State, User
+from portal.models import Client, Complaint, Deadline, State, User
 from portal.services import notices, outbox
 from tests.smtp_fixture import free_port
 
@@ -53,7 +53,8 @@ def deliver_acknowledgement(app, respondent: str | None = None) -> None:
             reference="TS-2026-00077", state=State.REGISTERED, language="en",
             received_at=datetime(2026, 9, 30, 10, 0, tzinfo=CST), complainant=client,
             narrative="Nobody answered my calls for three weeks.",
-            first_response_due=date(2026, 10, 10), registered_at=clock.now())
+            deadlines=[Deadline(kind="first_response", due=date(2026, 10, 10))],
+            registered_at=clock.now())
         if respondent:
             complaint.respondents = [db.session.scalar(select(User).where(User.name == respondent))]
         db.session.add(complaint)

@@ -79,21 +79,19 @@ def next_reference(year: int) -> str:
 def register(actor: User | None, complaint: Complaint, *, working_days: int) -> Complaint:
     """Give the complaint its reference and deadline (`working_days` after it was received:
     the FIRST_RESPONSE_WORKING_DAYS setting) and queue the acknowledgement."""
-    from portal.services import calendar, notices
+    from portal.services import deadlines, notices
 
     problems = registration_problems(complaint)
     if problems:
         raise IntakeError(" ".join(problems))
     if not 1 <= working_days <= 3:
         raise RuntimeError("FIRST_RESPONSE_WORKING_DAYS must be 1, 2 or 3")
-    deadline = calendar.first_response_due(complaint.received_at, working_days)
     now = clock.now()
     cancel_open_links(complaint)
     complaint.reference = next_reference(now.astimezone(LOCAL_TZ).year)
     complaint.state = State.REGISTERED.value
     complaint.registered_at = now
-    complaint.first_response_due = deadline.due
-    complaint.deadline_provisional = deadline.provisional
+    deadline = deadlines.start_first_response_clock(complaint, working_days)
     touch(complaint)
     flush()
     audit.record("complaint.registered", actor=actor, obj=complaint, details={

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import aliased
 
+from portal import clock
 from portal.db import contains, db
 from portal.models.complaint import Complaint, State, complaint_respondent
+from portal.models.deadline import Deadline, DeadlineKind
 from portal.models.matter import Client, Matter
 from portal.models.user import User
 
@@ -62,11 +65,21 @@ def search_matters(q: str | None) -> list[Matter]:
 LIST_FILTERS = ("open", "draft", "to_verify", "registered", "all")
 # The columns the list may be sorted by (the query string's `sort`), each with its keys.
 LIST_SORTS = ("reference", "received", "complainant", "due")
+# The deadline filters: a running clock past its day, or due within two working days.
+LIST_CLOCKS = ("overdue", "due_soon")
+# The first-response clock, joined for the "due" order (unique per complaint and kind).
+PROMISED = aliased(Deadline, name="promised")
+
+
+def join_first_response(query: Select, outer: bool) -> Select:
+    on = and_(PROMISED.complaint_id == Complaint.id,
+              PROMISED.kind == DeadlineKind.FIRST_RESPONSE.value)
+    return query.outerjoin(PROMISED, on) if outer else query.join(PROMISED, on)
 
 
 def _sort_keys(sort: str, descending: bool) -> list:
     column = {"reference": Complaint.reference, "received": Complaint.received_at,
-              "complainant": Client.name, "due": Complaint.first_response_due}[sort]
+              "complainant": Client.name, "due": PROMISED.due}[sort]
     ordered = column.desc() if descending else column.asc()
     # Drafts have no reference and no due date yet: they go last whichever the direction.
     tie = Complaint.id.desc() if descending else Complaint.id.asc()
@@ -74,11 +87,22 @@ def _sort_keys(sort: str, descending: bool) -> list:
 
 
 def complaints_query(actor: User, state: str, q: str | None, sort: str | None = None,
-                     descending: bool = False) -> Select:
+                     descending: bool = False, *, clock_filter: str | None = None,
+                     mine: bool = False) -> Select:
     """The complaints list: what `actor` may see, filtered by state and searched by the
     complainant's or a respondent's name, the reference, the matter's reference or the
-    draft label (D12); sorted by one of LIST_SORTS when `sort` names one."""
+    draft label (D12); sorted by one of LIST_SORTS when `sort` names one. `clock_filter`
+    (one of LIST_CLOCKS) keeps the overdue or soon-due ones, most urgent first; `mine` the
+    actor's own work (handler, lead or investigator)."""
+    from portal.services import deadlines
+
     query = select(Complaint).where(Complaint.visible_to(actor))
+    if mine:
+        query = query.where(deadlines.own_work_sql(actor))
+    if clock_filter in LIST_CLOCKS:
+        today = clock.today()
+        query = query.where(deadlines.overdue_sql(today) if clock_filter == "overdue"
+                            else deadlines.due_soon_sql(today, deadlines.soon_limit(today)))
     if state == "open":
         query = query.where(Complaint.state == State.DRAFT)
     elif state == "draft":
@@ -111,7 +135,12 @@ def complaints_query(actor: User, state: str, q: str | None, sort: str | None = 
     if sort in LIST_SORTS:
         if sort == "complainant":
             query = query.outerjoin(Client, Complaint.complainant_id == Client.id)
+        elif sort == "due":
+            query = join_first_response(query, outer=True)
         return query.order_by(*_sort_keys(sort, descending))
+    if clock_filter in LIST_CLOCKS:
+        return query.order_by(deadlines.next_due_sql(), Complaint.id)
     if state == "registered":
-        return query.order_by(Complaint.first_response_due, Complaint.id)
+        # Every registered complaint has its first-response clock: an inner join.
+        return join_first_response(query, outer=False).order_by(PROMISED.due, Complaint.id)
     return query.order_by(Complaint.created_at.desc(), Complaint.id.desc())

@@ -62,6 +62,25 @@ def _notices(complaint: Complaint) -> list[dict]:
     return [{"kind": n.kind, "version": n.version, "sha256": n.sha256} for n in notices]
 
 
+def _first_response_provisional(complaint: Complaint) -> bool:
+    promised = complaint.deadline("first_response")
+    return promised.provisional if promised is not None else False
+
+
+def _deadlines(complaint: Complaint, zone: tzinfo) -> list[dict]:
+    return [{"kind": d.kind, "due": _day(d.due), "provisional": d.provisional,
+             "stopped_at": _iso(d.stopped_at, zone), "stopped_late": d.stopped_late}
+            for d in complaint.deadlines]
+
+
+def _pauses(complaint: Complaint, zone: tzinfo) -> list[dict]:
+    return [{"paused_at": _iso(p.paused_at, zone), "paused_by": _person_out(p.paused_by),
+             "reason": p.reason, "resumed_at": _iso(p.resumed_at, zone),
+             "resumed_by": _person_out(p.resumed_by),
+             "working_days_added": p.working_days_added}
+            for p in complaint.pauses]
+
+
 def _client_out(client: Client | None) -> dict | None:
     if client is None:
         return None
@@ -103,7 +122,7 @@ def export_complaint(complaint: Complaint, zone: tzinfo = UTC) -> dict:
         "created_at": _iso(complaint.created_at, zone),
         "registered_at": _iso(complaint.registered_at, zone),
         "first_response_due": _day(complaint.first_response_due),
-        "deadline_provisional": complaint.deadline_provisional,
+        "deadline_provisional": _first_response_provisional(complaint),
         "needs_verification": complaint.needs_verification,
         "submitted_payload": complaint.submitted_payload,
         "confirmation": {
@@ -120,6 +139,8 @@ def export_complaint(complaint: Complaint, zone: tzinfo = UTC) -> dict:
             for e in complaint.evidence
         ],
         "notices": _notices(complaint),
+        "deadlines": _deadlines(complaint, zone),
+        "clock_pauses": _pauses(complaint, zone),
         "timeline": _timeline(complaint, zone),
     }
 

@@ -28,7 +28,7 @@ IMPORT_FIELDS = (
 EXPORT_ONLY_FIELDS = (
     "format", "reference", "state", "created_at", "registered_at", "first_response_due",
     "deadline_provisional", "needs_verification", "submitted_payload", "confirmation",
-    "handler", "evidence", "notices", "timeline",
+    "handler", "evidence", "notices", "deadlines", "clock_pauses", "timeline",
 )
 COMPLAINANT_FIELDS = ("name", "phone", "email", "id_number", "address")
 RESPONDENT_FIELDS = ("name", "email")

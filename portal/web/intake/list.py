@@ -10,11 +10,17 @@ from sqlalchemy.orm import selectinload
 from portal import clock
 from portal.db import db
 from portal.models.complaint import CHANNEL_LABELS, STATE_LABELS, Complaint
+from portal.models.user import Role
 from portal.security import roles
 from portal.services.calendar import LOCAL_TZ
 from portal.services.intake.completeness import missing_sections
-from portal.services.intake.registration import due_window
-from portal.services.intake.search import LIST_FILTERS, LIST_SORTS, QUERY_MAX, complaints_query
+from portal.services.intake.search import (
+    LIST_CLOCKS,
+    LIST_FILTERS,
+    LIST_SORTS,
+    QUERY_MAX,
+    complaints_query,
+)
 from portal.services.intake.sections import create_draft
 from portal.web import htmx, page_cache
 from portal.web.intake import bp
@@ -23,23 +29,34 @@ from portal.web.intake_forms import NewComplaintForm, local_input
 from portal.web.params import page_number
 
 PAGE_SIZE = 25
+# Everyone may list what they may see (the visibility rule filters); only intake staff start
+# drafts, and for the others the list opens on every complaint rather than on the drafts.
+EVERYONE = (Role.RECEPTIONIST, Role.PARTNER, Role.INVESTIGATOR, Role.COMMITTEE)
 
 
 def _list_context(new_form: NewComplaintForm | None = None) -> dict:
-    state = request.args.get("state", "open")
-    state = state if state in LIST_FILTERS else "open"
+    user = actor()
+    clock_filter = request.args.get("clock")
+    clock_filter = clock_filter if clock_filter in LIST_CLOCKS else None
+    # A deadline view is the viewer's own work; a partner may widen it to the whole firm.
+    firm = user.has_role(Role.PARTNER) and request.args.get("scope") != "mine"
+    default_state = "open" if user.has_role(*STAFF) and not clock_filter else "all"
+    state = request.args.get("state", default_state)
+    state = state if state in LIST_FILTERS else default_state
     q = (request.args.get("q") or "").strip()[:QUERY_MAX]
     page = page_number()
     sort = request.args.get("sort")
     sort = sort if sort in LIST_SORTS else None
     descending = sort is not None and request.args.get("dir") == "desc"
-    query = complaints_query(actor(), state, q, sort, descending)
+    query = complaints_query(user, state, q, sort, descending, clock_filter=clock_filter,
+                             mine=bool(clock_filter) and not firm)
     total = db.session.scalar(query.with_only_columns(func.count(Complaint.id))
                               .order_by(None)) or 0
-    # The list shows the complainant, the respondents and each draft's missing sections:
-    # load them with the page instead of one query per row.
+    # The list shows the complainant, the respondents, each draft's missing sections and
+    # each complaint's clocks: load them with the page instead of one query per row.
     rows = db.session.scalars(
-        query.options(selectinload(Complaint.complainant), selectinload(Complaint.respondents))
+        query.options(selectinload(Complaint.complainant), selectinload(Complaint.respondents),
+                      selectinload(Complaint.deadlines), selectinload(Complaint.pauses))
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     if new_form is None:
@@ -47,7 +64,9 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
             "channel": "phone", "received_at": local_input(clock.now())})
     return {
         "rows": rows, "state": state, "q": q, "page_no": page, "total": total,
-        "sort": sort, "descending": descending, "due": due_window(),
+        "sort": sort, "descending": descending,
+        "clock_filter": clock_filter, "scope": "firm" if firm else "mine",
+        "may_start_drafts": user.has_role(*STAFF),
         "pages": max(1, -(-total // PAGE_SIZE)), "new_form": new_form,
         "state_labels": STATE_LABELS, "channel_labels": CHANNEL_LABELS,
         "missing_sections": missing_sections, "filters": _filter_labels(),
@@ -61,7 +80,7 @@ def _filter_labels() -> list[tuple[str, str]]:
 
 
 @bp.route("/complaints")
-@roles(*STAFF)
+@roles(*EVERYONE)
 def list_complaints():
     return page_cache.remember(lambda: htmx.page_or_partial(
         "intake/list.html", "intake/_list.html", **_list_context()))
