@@ -75,6 +75,9 @@ class Defaults:
     # None = <instance>/audit-checkpoints
     AUDIT_CHECKPOINT_DIR: str | None = None
     EVIDENCE_DIR: str | None = None  # uploaded evidence; None = <instance>/evidence
+    # Rendered previews of evidence (PNG, one per SHA-256); None = <INSTANCE_DATA_DIR or
+    # instance>/previews. A cache: deleting it only costs rendering them again.
+    PREVIEW_DIR: str | None = None
 
     FIRM_NAME_ZH = "示例律师事务所"
     FIRM_NAME_EN = "Example Law Firm"
@@ -88,6 +91,8 @@ class Defaults:
     # (production should set it: otherwise links take the host of the request that sent them).
     PUBLIC_BASE_URL: str | None = None
     CONFIRMATION_LINK_MAX_AGE = timedelta(days=7)
+    # How long a respondent's link to reply in writing works (the due date falls within it).
+    REPLY_LINK_MAX_AGE = timedelta(days=21)
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_BACKOFF_SECONDS = 30
     OUTBOX_SENDING_TIMEOUT_SECONDS = 600  # a message 'sending' for longer is claimed again

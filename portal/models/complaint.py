@@ -287,6 +287,11 @@ class Complaint(db.Model):
         return self.confirmed_at is not None
 
     @property
+    def intake_evidence(self) -> list[Evidence]:
+        """The record's evidence (the workspace's own items are for its users only)."""
+        return [e for e in self.evidence if e.phase == EVIDENCE_INTAKE]
+
+    @property
     def is_unsorted(self) -> bool:
         """A draft nobody has sorted yet: not verified, or its respondents not yet set. A
         draft discarded unsorted stays so: discarding it must not show it to more people."""
@@ -542,6 +547,11 @@ def visible_ids(user: User):
     return select(Complaint.id).where(Complaint.visible_to(user))
 
 
+# Evidence.phase: added to the record at intake, or to the investigation's register.
+EVIDENCE_INTAKE = "intake"
+EVIDENCE_INVESTIGATION = "investigation"
+
+
 class EvidenceCategory(StrEnum):
     ENGAGEMENT_CONTRACT = "engagement_contract"
     CASE_DOCUMENTS = "case_documents"
@@ -573,6 +583,9 @@ class Evidence(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # An attachment of a statement (the investigation's evidence register lists it too).
     statement_id: Mapped[int | None] = mapped_column(ForeignKey("statement.id"))
+    # Where it was added: at intake (the record's evidence, shown to whoever sees the
+    # complaint) or in the investigator's workspace (shown to its users only).
+    phase: Mapped[str] = mapped_column(String(20), default="intake", server_default="intake")
 
     complaint: Mapped[Complaint] = relationship(back_populates="evidence")
     uploaded_by: Mapped[User | None] = relationship()

@@ -25,7 +25,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from portal.db import db, discard_on_rollback, remove_after_commit
-from portal.models.complaint import Complaint, Evidence, EvidenceCategory
+from portal.models.complaint import EVIDENCE_INTAKE, Complaint, Evidence, EvidenceCategory
 from portal.models.user import User
 from portal.services import audit
 from portal.services.intake.errors import IntakeError
@@ -327,11 +327,21 @@ def receive(stream: BinaryIO, filename: str | None) -> ReceivedFile:
 
 def add_received(actor: User | None, complaint: Complaint, received: ReceivedFile, *,
                  category: str, description: str | None = None) -> Evidence:
-    """Record a received file on the complaint (flush, audit)."""
+    """Record a received file on the draft (flush, audit)."""
     discard_on_rollback(storage_dir() / received.stored_name)
     if not complaint.is_draft:
         raise EvidenceError(_("This complaint is registered: add further evidence during the "
                               "investigation."))
+    return record_received(actor, complaint, received, category=category,
+                           description=description)
+
+
+def record_received(actor: User | None, complaint: Complaint, received: ReceivedFile, *,
+                    category: str, description: str | None = None,
+                    phase: str = EVIDENCE_INTAKE, statement_id: int | None = None) -> Evidence:
+    """Record a received file on `complaint` whatever its state (the caller decides whether
+    it may): the draft's evidence, or an item of the investigation's register."""
+    discard_on_rollback(storage_dir() / received.stored_name)
     if category not in {c.value for c in EvidenceCategory}:
         raise EvidenceError(_("Choose what kind of evidence this is."), field="category")
     description = (description or "").strip() or None
@@ -342,15 +352,18 @@ def add_received(actor: User | None, complaint: Complaint, received: ReceivedFil
         complaint_id=complaint.id, category=category, description=description,
         original_name=received.original_name, stored_name=received.stored_name,
         content_type=received.content_type, size=received.size, sha256=received.sha256,
-        uploaded_by_id=actor.id if actor else None,
+        uploaded_by_id=actor.id if actor else None, phase=phase, statement_id=statement_id,
     )
     db.session.add(evidence)
     db.session.flush()
     # Recorded on the complaint so that it shows on its timeline; the name is not logged.
-    audit.record("evidence.added", actor=actor, obj=complaint, details={
-        "evidence_id": evidence.id, "category": category, "sha256": received.sha256,
-        "size": received.size, "content_type": received.content_type,
-    })
+    details = {"evidence_id": evidence.id, "category": category, "sha256": received.sha256,
+               "size": received.size, "content_type": received.content_type}
+    if phase != EVIDENCE_INTAKE:
+        details["phase"] = phase
+    if statement_id is not None:
+        details["statement_id"] = statement_id
+    audit.record("evidence.added", actor=actor, obj=complaint, details=details)
     return evidence
 
 

@@ -12,6 +12,7 @@ from portal.web import (
     findings,
     home,
     intake,
+    investigation,
     mailbox,
     public,
     readback,
@@ -20,7 +21,7 @@ from portal.web import (
 
 
 def register_blueprints(app: Flask) -> None:
-    for area in (auth, home, admin, intake, readback, public, calendar, mailbox):
+    for area in (auth, home, admin, intake, readback, public, calendar, mailbox, investigation):
         app.register_blueprint(area.bp)
     for area in (findings, rules):  # the first response, the findings, the rules catalogue
         app.register_blueprint(area.bp)

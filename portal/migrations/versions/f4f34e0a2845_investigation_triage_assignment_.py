@@ -273,6 +273,7 @@ def upgrade():
 
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.add_column(sa.Column('statement_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('phase', sa.String(length=20), server_default='intake', nullable=False))
         batch_op.create_foreign_key(batch_op.f('fk_evidence_statement_id_statement'), 'statement', ['statement_id'], ['id'])
 
     with op.batch_alter_table('matter', schema=None) as batch_op:
@@ -301,6 +302,7 @@ def downgrade():
 
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_evidence_statement_id_statement'), type_='foreignkey')
+        batch_op.drop_column('phase')
         batch_op.drop_column('statement_id')
 
     with op.batch_alter_table('complaint', schema=None) as batch_op:

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from portal.db import write_transaction
-from portal.models.complaint import Complaint
+from portal.models.complaint import EVIDENCE_INTAKE, Complaint
 from portal.request_bodies import body_too_large, shows_oversize_body
 from portal.security import roles
 from portal.services import audit
@@ -352,7 +352,7 @@ def remove_evidence(key: str, evidence_id: int):
 def download_evidence(key: str, evidence_id: int):
     complaint = load(key)
     item = evidence_service.find(complaint, evidence_id)
-    if item is None:
+    if item is None or item.phase != EVIDENCE_INTAKE:  # the workspace's own: its users only
         abort(404)
     path = evidence_service.path_of(item)
     if not path.is_file():

@@ -19,7 +19,8 @@ from portal.services.intake.completeness import SECTION_LABELS
 from portal.web.audit_labels import action_label
 from portal.web.display import label_of
 
-TIMELINE_HIDDEN = {"complaint.viewed", "evidence.downloaded", "findings.report_downloaded"}
+TIMELINE_HIDDEN = {"complaint.viewed", "evidence.downloaded", "evidence.opened",
+                   "findings.report_downloaded"}
 
 EVENT_LABELS = {
     "complaint.created": _l("Complaint record created"),
@@ -36,6 +37,10 @@ EVENT_LABELS = {
     "evidence.added": _l("Evidence added: %(category)s"),
     "evidence.recategorised": _l("Evidence re-categorised as %(category)s"),
     "evidence.removed": _l("Evidence removed: %(category)s"),
+    "statement.recorded": _l("Statement recorded in the investigation"),
+    "reply.requested": _l("Written reply requested from a respondent"),
+    "reply.submitted": _l("A respondent's written reply received"),
+    "note.recorded": _l("Interview note recorded"),
     "complaint.discarded": _l("Draft discarded"),
     "notice.issued": _l("Notice issued: %(kind)s, version %(version)s"),
     "mail.queued": _l("Email queued: %(kind)s to %(recipient)s"),
@@ -65,6 +70,7 @@ METHOD_LABELS = {
 KIND_LABELS = {
     "acknowledgement": _l("Acknowledgement"),
     "confirmation_request": _l("Read-back confirmation request"),
+    "reply_request": _l("Request for a written reply"),
     "progress": _l("Progress notice"),
     "investigation_report": _l("Investigation report"),
 }
@@ -111,7 +117,8 @@ def _event_label(event: AuditEvent, message: OutboxMessage | None = None) -> str
 def _actor_name(event: AuditEvent) -> str | None:
     if event.actor is not None:
         return event.actor.name
-    labels = {"client": _("The client"), "public": _("Online form")}
+    labels = {"client": _("The client"), "public": _("Online form"),
+              "respondent": _("The respondent")}
     return labels.get(event.actor_label or "", event.actor_label)
 
 
