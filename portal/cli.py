@@ -117,9 +117,9 @@ def translate_compile() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(translate_cli)
-    from portal.commands import calendar, complaints, demo, mailsink, notices, outbox, users
+    from portal.commands import calendar, complaints, demo, mailsink, notices, outbox, sla, users
 
-    for area in (demo, complaints, outbox, notices, calendar, mailsink, users):
+    for area in (demo, complaints, outbox, notices, calendar, mailsink, users, sla):
         app.cli.add_command(area.cli)
 
 

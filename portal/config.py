@@ -87,6 +87,10 @@ class Defaults:
     FIRM_COMPLAINTS_EMAIL = "complaints@firm.example"
 
     FIRST_RESPONSE_WORKING_DAYS = 3
+    # `flask sla tick` (run by the outbox worker every SLA_TICK_SECONDS): a reminder this many
+    # working days before each deadline, escalation to the partners once one has passed.
+    SLA_REMINDER_WORKING_DAYS = 1
+    SLA_TICK_SECONDS = 300
     # The address clients use to reach the signed links in emails, e.g. https://redress.firm.cn
     # (production should set it: otherwise links take the host of the request that sent them).
     PUBLIC_BASE_URL: str | None = None
@@ -110,6 +114,8 @@ ENV_KEYS = (
     "MAIL_SINK_DIR",
     "ENV_NAME",
     "FIRST_RESPONSE_WORKING_DAYS",
+    "SLA_REMINDER_WORKING_DAYS",
+    "SLA_TICK_SECONDS",
     "SESSION_COOKIE_SECURE",
     "TRUSTED_PROXY_COUNT",
     "AUDIT_HMAC_KEY",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
@@ -38,6 +39,20 @@ def _mail_audit_head() -> None:
         log.exception("could not queue the daily audit head email")
 
 
+def _sla_tick(last: datetime | None) -> datetime | None:
+    """Every SLA_TICK_SECONDS: deadline reminders and escalations (services/sla.py)."""
+    from portal.services import sla
+
+    try:
+        return sla.tick_if_due(last)
+    except Exception:  # noqa: BLE001 - never let it stop the mail worker; next pass retries
+        db.session.rollback()
+        log.exception("the deadline tick failed")
+        return last
+    finally:
+        db.session.remove()
+
+
 def _one_pass(limit: int) -> int:
     try:
         return outbox.deliver_due(limit=limit)
@@ -56,14 +71,18 @@ def _one_pass(limit: int) -> int:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="Messages per pass.")
 def work(once: bool, interval: float, limit: int) -> None:
-    """Send due messages (retries with backoff; dead after OUTBOX_MAX_ATTEMPTS)."""
+    """Send due messages (retries with backoff; dead after OUTBOX_MAX_ATTEMPTS), and every
+    SLA_TICK_SECONDS queue the deadline reminders and escalations (`flask sla tick`)."""
     if once:
+        _sla_tick(None)
         click.echo(f"{_one_pass(limit)} sent.")
         return
     stop = _stop_event()
     click.echo(f"Outbox worker running (every {interval:g} s); Ctrl+C to stop.")
+    ticked: datetime | None = None
     while not stop.is_set():
         _mail_audit_head()
+        ticked = _sla_tick(ticked)
         sent = _one_pass(limit)
         if sent:
             click.echo(f"{sent} sent.")
