@@ -17,6 +17,7 @@ from portal.web import (
     public,
     readback,
     rules,
+    triage,
 )
 
 
@@ -26,3 +27,4 @@ def register_blueprints(app: Flask) -> None:
     for area in (findings, rules):  # the first response, the findings, the rules catalogue
         app.register_blueprint(area.bp)
     app.register_blueprint(deadlines.bp)  # the clocks: the case file header, pause/resume
+    app.register_blueprint(triage.bp)  # triage, closure, withdrawal, conflicts, assignment

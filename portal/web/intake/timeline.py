@@ -13,9 +13,16 @@ from sqlalchemy.orm import selectinload
 
 from portal.db import db
 from portal.models.audit import AuditEvent
-from portal.models.complaint import EVIDENCE_CATEGORY_LABELS, Complaint, ConfirmationMethod
+from portal.models.complaint import (
+    CLOSURE_LABELS,
+    EVIDENCE_CATEGORY_LABELS,
+    Complaint,
+    ConfirmationMethod,
+)
+from portal.models.investigation import SEVERITY_LABELS
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.services.intake.completeness import SECTION_LABELS
+from portal.services.triage.withdrawal import WITHDRAWAL_METHOD_LABELS
 from portal.web.audit_labels import action_label
 from portal.web.display import label_of
 
@@ -48,6 +55,15 @@ EVENT_LABELS = {
     "mail.sent": _l("Email delivered: %(kind)s"),
     "mail.failed": _l("Email delivery failed (attempt %(attempts)s); trying again"),
     "mail.dead": _l("Email could not be delivered: %(kind)s; partners alerted"),
+    "complaint.triaged": _l("Triaged: %(severity)s"),
+    "complaint.triage_revised": _l("Triage revised: %(severity)s"),
+    "complaint.closed": _l("Closed at triage: %(closure)s"),
+    "complaint.withdrawn": _l("Withdrawn by the client (%(how)s)"),
+    "allegation.added": _l("Allegation %(number)s added"),
+    "allegation.amended": _l("Allegation %(number)s amended"),
+    "allegation.removed": _l("Allegation %(number)s removed; those after it renumbered"),
+    "conflict.declared": _l("Conflict of interest declared"),
+    "assignment.changed": _l("Investigation team assigned"),
     "first_response.recorded": _l("First response to the client recorded"),
     "findings.saved": _l("Findings saved on allegation %(number)s"),
     "findings.submitted": _l("Findings submitted; the complaint awaits the committee's decision"),
@@ -56,7 +72,8 @@ EVENT_LABELS = {
 EVENT_TONES = {
     "complaint.registered": "ok", "mail.sent": "ok", "complaint.correction_requested": "warn",
     "complaint.confirmation_overridden": "warn", "mail.failed": "warn", "mail.dead": "err",
-    "complaint.discarded": "warn", "findings.submitted": "ok",
+    "complaint.discarded": "warn", "complaint.closed": "warn", "complaint.withdrawn": "warn",
+    "conflict.declared": "warn", "assignment.changed": "ok", "findings.submitted": "ok",
 }
 
 METHOD_LABELS = {
@@ -70,6 +87,9 @@ METHOD_LABELS = {
 KIND_LABELS = {
     "acknowledgement": _l("Acknowledgement"),
     "confirmation_request": _l("Read-back confirmation request"),
+    "closure_notice": _l("Closure notice"),
+    "withdrawal_confirmation": _l("Withdrawal confirmation"),
+    "assignment": _l("Assignment notice"),
     "reply_request": _l("Request for a written reply"),
     "progress": _l("Progress notice"),
     "investigation_report": _l("Investigation report"),
@@ -110,6 +130,9 @@ def _event_label(event: AuditEvent, message: OutboxMessage | None = None) -> str
         # events since the audit trail holds no addresses name the message instead
         "recipient": message.recipient if message else details.get("recipient", ""),
         "attempts": details.get("attempts", ""),
+        "severity": label_of(SEVERITY_LABELS, details.get("severity") or ""),
+        "closure": label_of(CLOSURE_LABELS, details.get("closure_kind") or ""),
+        "how": label_of(WITHDRAWAL_METHOD_LABELS, details.get("method") or ""),
         "number": details.get("number", ""),
     }
 
