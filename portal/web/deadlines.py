@@ -47,7 +47,7 @@ class PauseForm(FlaskForm):
                            render_kw={"rows": 2, "maxlength": deadlines.REASON_MAX})
 
 
-def _days() -> tuple[date, date]:
+def clock_days() -> tuple[date, date]:
     """Today and the last "due soon" day, asked of the calendar once per request."""
     if "clock_days" not in g:
         today = clock.today()
@@ -57,7 +57,7 @@ def _days() -> tuple[date, date]:
 
 @bp.app_template_global()
 def clock_status(deadline: Deadline, complaint: Complaint) -> Status:
-    today, soon = _days()
+    today, soon = clock_days()
     return deadlines.status(deadline, today, paused=complaint.open_pause is not None,
                             soon=soon)
 

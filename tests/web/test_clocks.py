@@ -176,6 +176,8 @@ def test_the_paused_time_is_shown(app, partner, case, clock):
     html = partner.get("/complaints/TS-2026-00301").text
     assert "clocks are paused since" in html
     assert "Paused" in _row(html, "investigation") and "Overdue" in _row(html, "first_response")
+    timeline = html[html.index('id="timeline'):]
+    assert "Investigation and final-response clocks paused" in timeline
 
 
 # --- the lists ----------------------------------------------------------------------------

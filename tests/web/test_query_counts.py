@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import random
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
+from portal import clock
 from portal.db import db, write_transaction
 from portal.demo_complaints import seed_complaints
-from portal.models import Client, Complaint, Matter, State, User
+from portal.models import Client, Complaint, Deadline, Matter, State, User
 from portal.services import audit
 
 PAGES = [
@@ -25,6 +27,8 @@ PAGES = [
     "/complaints?state=registered",
     "/complaints?state=all&q=%E6%9D%8E",  # 李: a Chinese search
     "/complaints?state=all&q=TS-20",
+    "/complaints?clock=overdue",  # the deadline views (the firm's, for a partner)
+    "/complaints?clock=due_soon&sort=due",
     "/admin/audit",
     "/admin/audit?object_type=complaint",
 ]
@@ -56,6 +60,16 @@ def _grow_to(app, count: int) -> None:
         missing = count - have // 2
         seed_complaints(missing)
         _add_drafts(missing)
+        _reopen_clocks()
+
+
+def _reopen_clocks() -> None:
+    """A third of the seeded complaints' first responses overdue, a third due today."""
+    today = clock.today()
+    with write_transaction():
+        for remainder, due in ((0, today - timedelta(days=1)), (1, today)):
+            db.session.execute(update(Deadline).where(Deadline.id % 3 == remainder)
+                               .values(due=due, stopped_at=None))
 
 
 @contextmanager

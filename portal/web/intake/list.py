@@ -50,6 +50,9 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
     descending = sort is not None and request.args.get("dir") == "desc"
     query = complaints_query(user, state, q, sort, descending, clock_filter=clock_filter,
                              mine=bool(clock_filter) and not firm)
+    from portal.web.deadlines import clock_days  # (it imports this package)
+
+    clock_days()  # asked once, whether or not a row on this page has a running clock
     total = db.session.scalar(query.with_only_columns(func.count(Complaint.id))
                               .order_by(None)) or 0
     # The list shows the complainant, the respondents, each draft's missing sections and

@@ -19,6 +19,7 @@ from portal.models.complaint import (
     Complaint,
     ConfirmationMethod,
 )
+from portal.models.deadline import DEADLINE_LABELS
 from portal.models.investigation import SEVERITY_LABELS
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.services.intake.completeness import SECTION_LABELS
@@ -67,6 +68,10 @@ EVENT_LABELS = {
     "first_response.recorded": _l("First response to the client recorded"),
     "findings.saved": _l("Findings saved on allegation %(number)s"),
     "findings.submitted": _l("Findings submitted; the complaint awaits the committee's decision"),
+    "clock.paused": _l("Investigation and final-response clocks paused"),
+    "clock.resumed": _l("Clocks resumed; the paused deadlines moved %(days)s working days"),
+    "clock.reminded": _l("Reminder sent: %(clock)s"),
+    "clock.escalated": _l("Escalated to the partners: %(clock)s has passed"),
 }
 
 EVENT_TONES = {
@@ -74,6 +79,7 @@ EVENT_TONES = {
     "complaint.confirmation_overridden": "warn", "mail.failed": "warn", "mail.dead": "err",
     "complaint.discarded": "warn", "complaint.closed": "warn", "complaint.withdrawn": "warn",
     "conflict.declared": "warn", "assignment.changed": "ok", "findings.submitted": "ok",
+    "clock.escalated": "err", "clock.paused": "warn",
 }
 
 METHOD_LABELS = {
@@ -93,6 +99,8 @@ KIND_LABELS = {
     "reply_request": _l("Request for a written reply"),
     "progress": _l("Progress notice"),
     "investigation_report": _l("Investigation report"),
+    "sla_reminder": _l("Deadline reminder"),
+    "sla_escalation": _l("Overdue deadline"),
 }
 
 MAIL_STATUS_LABELS = {
@@ -134,6 +142,8 @@ def _event_label(event: AuditEvent, message: OutboxMessage | None = None) -> str
         "closure": label_of(CLOSURE_LABELS, details.get("closure_kind") or ""),
         "how": label_of(WITHDRAWAL_METHOD_LABELS, details.get("method") or ""),
         "number": details.get("number", ""),
+        "clock": label_of(DEADLINE_LABELS, details.get("kind") or ""),
+        "days": details.get("working_days_added", ""),
     }
 
 
