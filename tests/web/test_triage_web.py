@@ -201,7 +201,7 @@ def test_a_serious_complaint_is_assigned_and_the_team_told_by_email(app, partner
     [message] = [m for m in mail(app, "assignment", cid) if m.recipient.startswith("zhou")]
     # 周建国 has no language set: the firm's default, Chinese (the words follow the catalogue)
     assert '<html lang="zh-CN">' in message.body_html
-    assert "http://localhost/complaints/TS-2026-00101" in message.body_text
+    assert "http://localhost/complaints/TS-2026-00101/investigation" in message.body_text
     page = partner.get(URL).text
     assert "Investigation team assigned" in page and "Assignment history" in page
 

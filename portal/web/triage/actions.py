@@ -254,11 +254,13 @@ def declare_conflict(key: str):
                       done=declared, refused=_refused(complaint, "conflict", form))
 
 
-def _case_url(complaint: Complaint) -> str:
+def _workspace_url(complaint: Complaint) -> str:
+    """Where an assignee starts: the investigator's workspace, which every assignee may open
+    (the case file's page is for intake staff and partners)."""
     base = current_app.config.get("PUBLIC_BASE_URL")
-    path = url_for("intake.show", key=complaint.label)
-    return base.rstrip("/") + path if base else url_for("intake.show", key=complaint.label,
-                                                        _external=True)
+    if base:
+        return base.rstrip("/") + url_for("investigation.workspace", key=complaint.label)
+    return url_for("investigation.workspace", key=complaint.label, _external=True)
 
 
 @bp.route("/complaints/<key>/assignment", methods=["POST"])
@@ -271,7 +273,7 @@ def assign(key: str):
     return htmx.write(
         lambda: assignment.assign(actor(), complaint, lead_id=form.lead.data,
                                   investigator_ids=form.investigators.data or [],
-                                  case_url=_case_url, expected_version=posted_version()),
+                                  case_url=_workspace_url, expected_version=posted_version()),
         done=lambda _rows: _moved(complaint, _("The investigation is assigned; the people "
                                                "newly assigned are told by email.")),
         refused=_refused(complaint, "assign", form))
