@@ -58,9 +58,9 @@ def build(workspace: Workspace) -> list[Entry]:
                 for s in workspace.statements]
     entries += [_day("note", n.held_on, n, f"note-{n.id}") for n in workspace.notes]
     for reply in workspace.replies:
-        entries.append(_moment("reply_requested", reply.requested_at, reply, "replies"))
+        entries.append(_moment("reply_requested", reply.requested_at, reply, "ws-replies"))
         if reply.submitted_at is None:
-            entries.append(_day("reply_due", reply.due_on, reply, "replies"))
+            entries.append(_day("reply_due", reply.due_on, reply, "ws-replies"))
     for pause in complaint.pauses:
         entries.append(_moment("paused", pause.paused_at, pause))
         entries.append(_moment("resumed", pause.resumed_at, pause))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import abort, url_for
+from flask import abort, current_app, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from portal.models.investigation import (
 )
 from portal.models.matter import Matter
 from portal.models.user import User
+from portal.security import AUTHENTICATED, PUBLIC, access_rule
 from portal.services.intake.errors import ConflictError, IntakeError
 from portal.services.investigation import chronology, previews
 from portal.services.investigation import workspace as workspace_service
@@ -102,8 +103,18 @@ def refuse(section: Section, error: IntakeError, renames: dict[str, str] | None 
         attach(section.form, error)
 
 
+def may_open(endpoint: str) -> bool:
+    """Whether the viewer's roles admit them to another page (the case file, say), so that
+    the workspace links there only when the link works."""
+    rule = access_rule(current_app.view_functions.get(endpoint))
+    if rule in (PUBLIC, AUTHENTICATED):
+        return True
+    return isinstance(rule, frozenset) and actor().has_role(*rule)
+
+
 def labels() -> dict[str, Any]:
     return {
+        "may_open": may_open,
         "state_labels": STATE_LABELS,
         "severity_label": lambda code: label_of(SEVERITY_LABELS, code) if code else "",
         "category_label": lambda code: label_of(EVIDENCE_CATEGORY_LABELS, code),
