@@ -113,6 +113,16 @@ def test_another_allegation_row_saves_nothing(app, partner):
     assert load(app, cid).state == State.REGISTERED
 
 
+def test_rows_stop_at_the_most_allegations_a_form_takes(app, partner):
+    cid = registered(app)
+    rows = {f"triage-allegations-{n}-text": f"第{n}项" for n in range(30)}
+    response = partner.post(f"{URL}/triage", headers=HX,
+                            data=_triage_form(app, cid, add_row="1", **rows))
+    assert response.status_code == 200
+    assert 'id="triage-allegations-29-text"' in response.text
+    assert 'id="triage-allegations-30-text"' not in response.text
+
+
 def test_without_javascript_a_triage_redirects_to_the_case_file(app, partner):
     cid = registered(app)
     response = partner.post(f"{URL}/triage", data=_triage_form(app, cid))

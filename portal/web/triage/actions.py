@@ -23,6 +23,7 @@ from portal.web.intake.context import actor, load, posted_version, show_url
 from portal.web.triage import bp
 from portal.web.triage.area import TEMPLATE, Overrides, context
 from portal.web.triage_forms import (
+    ROWS_MAX,
     AllegationForm,
     AssignForm,
     CloseForm,
@@ -101,7 +102,8 @@ def triage_complaint(key: str):
     # The choices are the area's to show; the service checks the handler posted.
     form = TriageForm(prefix="triage").prepare(complaint.respondents, [], actor().id)
     if request.form.get("add_row"):  # another blank allegation row; nothing is saved
-        form.allegations.append_entry()
+        if len(form.allegations) < ROWS_MAX:
+            form.allegations.append_entry()
         return _answer(complaint, Overrides(forms={"triage": form}, focus="triage"))
     if not form.validate_on_submit():
         return _invalid(complaint, "triage", form)
