@@ -37,6 +37,8 @@ class Deadline(db.Model):
         UniqueConstraint("complaint_id", "kind"),
         # The lists and `flask sla tick` read open deadlines in due order.
         Index("ix_deadline_open_due", "kind", "stopped_at", "due", "complaint_id"),
+        # The lists' "due" order (the first response, met or not) read in order, never sorted.
+        Index("ix_deadline_kind_due", "kind", "due", "complaint_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))

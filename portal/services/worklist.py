@@ -102,7 +102,8 @@ def for_user(user: User) -> WorkList:
     if user.has_role(Role.PARTNER):
         registered = select(Complaint).where(Complaint.state == State.REGISTERED)
         work.registered = _section(
-            user, join_first_response(registered, outer=False).order_by(PROMISED.due, Complaint.id),
+            user, join_first_response(registered, outer=False)
+            .order_by(PROMISED.due, PROMISED.complaint_id),
             selectinload(Complaint.deadlines))
         work.dead_mail = db.session.scalar(
             select(func.count(OutboxMessage.id)).where(OutboxMessage.status == OutboxStatus.DEAD)

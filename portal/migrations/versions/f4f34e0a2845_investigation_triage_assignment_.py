@@ -140,6 +140,7 @@ def upgrade():
     )
     with op.batch_alter_table('complaint_deadline', schema=None) as batch_op:
         batch_op.create_index('ix_deadline_open_due', ['kind', 'stopped_at', 'due', 'complaint_id'], unique=False)
+        batch_op.create_index('ix_deadline_kind_due', ['kind', 'due', 'complaint_id'], unique=False)
 
     op.create_table('conflict_declaration',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -345,6 +346,7 @@ def downgrade():
     op.drop_table('conflict_declaration')
     with op.batch_alter_table('complaint_deadline', schema=None) as batch_op:
         batch_op.drop_index('ix_deadline_open_due')
+        batch_op.drop_index('ix_deadline_kind_due')
 
     op.drop_table('complaint_deadline')
     with op.batch_alter_table('clock_pause', schema=None) as batch_op:

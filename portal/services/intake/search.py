@@ -77,9 +77,13 @@ def join_first_response(query: Select, outer: bool) -> Select:
     return query.outerjoin(PROMISED, on) if outer else query.join(PROMISED, on)
 
 
-def _sort_keys(sort: str, descending: bool) -> list:
+def _sort_keys(sort: str, descending: bool, *, every_one_promised: bool = False) -> list:
     column = {"reference": Complaint.reference, "received": Complaint.received_at,
               "complainant": Client.name, "due": PROMISED.due}[sort]
+    if sort == "due" and every_one_promised:
+        # Read in the order of ix_deadline_kind_due (kind, due, complaint_id): no sort at all.
+        keys = (PROMISED.due, PROMISED.complaint_id)
+        return [k.desc() if descending else k.asc() for k in keys]
     ordered = column.desc() if descending else column.asc()
     # Drafts have no reference and no due date yet: they go last whichever the direction.
     tie = Complaint.id.desc() if descending else Complaint.id.asc()
@@ -136,11 +140,14 @@ def complaints_query(actor: User, state: str, q: str | None, sort: str | None = 
         if sort == "complainant":
             query = query.outerjoin(Client, Complaint.complainant_id == Client.id)
         elif sort == "due":
-            query = join_first_response(query, outer=True)
-        return query.order_by(*_sort_keys(sort, descending))
+            # Registered complaints all have their first-response clock; drafts have none.
+            query = join_first_response(query, outer=state != "registered")
+        return query.order_by(*_sort_keys(sort, descending,
+                                          every_one_promised=state == "registered"))
     if clock_filter in LIST_CLOCKS:
         return query.order_by(deadlines.next_due_sql(), Complaint.id)
     if state == "registered":
         # Every registered complaint has its first-response clock: an inner join.
-        return join_first_response(query, outer=False).order_by(PROMISED.due, Complaint.id)
+        return join_first_response(query, outer=False).order_by(*_sort_keys("due", False,
+                                                                           every_one_promised=True))
     return query.order_by(Complaint.created_at.desc(), Complaint.id.desc())
