@@ -349,3 +349,23 @@ def next_running(complaint: Complaint) -> Deadline | None:
     """The running clock due first (what a list shows for the complaint)."""
     running = [d for d in complaint.deadlines if d.is_running]
     return min(running, key=lambda d: (d.due, d.id or 0)) if running else None
+
+
+# -- the regulatory periods (`flask sla period`) --------------------------------------------
+
+def set_regulatory_period(jurisdiction: str, days: int) -> RegulatoryPeriod:
+    """The regulatory clock of complaints triaged from now on, for one jurisdiction; clocks
+    already running keep their day."""
+    jurisdiction = jurisdiction.strip().upper()
+    if not jurisdiction or len(jurisdiction) > 20 or not 1 <= days <= 3650:
+        raise ValueError("a jurisdiction of 1-20 characters and 1-3650 days")
+    row = db.session.get(RegulatoryPeriod, jurisdiction)
+    before = row.days if row is not None else None
+    if row is None:
+        row = RegulatoryPeriod(jurisdiction=jurisdiction)
+        db.session.add(row)
+    row.days = days
+    db.session.flush()
+    audit.record("regulatory_period.set", actor_label="cli", object_type="regulatory_period",
+                 object_id=jurisdiction, details={"days": days, "before": before})
+    return row

@@ -72,6 +72,7 @@ ACTION_LABELS = {
     "clock.resumed": _l("Deadline clocks resumed"),
     "clock.reminded": _l("Deadline reminder sent"),
     "clock.escalated": _l("Passed deadline escalated to the partners"),
+    "regulatory_period.set": _l("Regulatory period of a jurisdiction set"),
     "rule.added": _l("Rules catalogue entry added"),
     "rule.updated": _l("Rules catalogue entry changed"),
     "audit.rekeyed": _l("Audit trail keyed: later events are signed with the firm's key"),
@@ -88,6 +89,7 @@ OBJECT_LABELS = {
     "confirmed_year": _l("Working-day schedule"),
     "routing_rule": _l("Routing table row"),
     "rule_article": _l("Rules catalogue entry"),
+    "regulatory_period": _l("Regulatory period"),
 }
 
 

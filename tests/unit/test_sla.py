@@ -184,3 +184,19 @@ def test_the_worker_ticks_every_sla_tick_seconds(app, case, clock):
         assert sla.tick_if_due(first) == first  # not yet
         clock.advance(timedelta(seconds=1))
         assert sla.tick_if_due(first) == clock.now()
+
+
+def test_the_regulatory_period_is_set_per_jurisdiction(app, runner):
+    result = runner.invoke(args=["sla", "period", "prc", "30"])
+    assert result.exit_code == 0 and "PRC\t30 days" in result.output
+    assert runner.invoke(args=["sla", "period", "HK"]).exit_code == 2  # the days are missing
+    with app.app_context(), write_transaction():
+        complaint = Complaint(state=State.TRIAGED, reference="TS-2026-00499", channel="phone",
+                              received_at=RECEIVED, severity="general",
+                              complainant=Client(name="张伟"))
+        db.session.add(complaint)
+        deadlines.start_investigation_clocks(complaint)
+        assert complaint.deadline("regulatory").due == date(2026, 12, 2)  # 2 Nov + 30 days
+        [event] = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "regulatory_period.set")).all()
+        assert event.details == {"days": 30, "before": None}

@@ -3,9 +3,6 @@ the record's emails sent again on request."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -16,30 +13,10 @@ from portal.models.complaint import Complaint, ReferenceCounter, State
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.models.user import User
 from portal.services import audit
-from portal.services.calendar import LOCAL_TZ, add_working_days
+from portal.services.calendar import LOCAL_TZ
 from portal.services.intake.completeness import SECTION_LABELS, missing_sections, unmailable
 from portal.services.intake.errors import IntakeError
 from portal.services.intake.record import cancel_open_links, flush, touch
-
-
-@dataclass(frozen=True)
-class DueWindow:
-    """How close a first-response date is: overdue when it is before today, due soon when
-    it is today or the next working day."""
-    today: date
-    next_working_day: date
-
-    def status(self, due: date | None) -> str | None:
-        if due is None:
-            return None
-        if due < self.today:
-            return "overdue"
-        return "soon" if due <= self.next_working_day else None
-
-
-def due_window() -> DueWindow:
-    today = clock.today()
-    return DueWindow(today=today, next_working_day=add_working_days(today, 1))
 
 
 def _insert(dialect: str):
