@@ -26,5 +26,5 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(area.bp)
     for area in (findings, rules):  # the first response, the findings, the rules catalogue
         app.register_blueprint(area.bp)
-    app.register_blueprint(deadlines.bp)  # the clocks: the case file header, pause/resume
     app.register_blueprint(triage.bp)  # triage, closure, withdrawal, conflicts, assignment
+    app.register_blueprint(deadlines.bp)  # the clocks: the case file header, pause/resume
