@@ -9,7 +9,7 @@ languages that changes nothing.
 
 from __future__ import annotations
 
-from flask import current_app, make_response, render_template
+from flask import current_app, g, make_response, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -100,6 +100,8 @@ def reply(token: str):
     status, request = replies.check_token(token, config["SECRET_KEY"],
                                           config["REPLY_LINK_MAX_AGE"])
     if status is not LinkStatus.VALID:
+        if csrf_failed():  # a forged form to a dead link: the portal's usual refusal
+            raise g.csrf_failure
         return unavailable(status, request)
     with force_locale(respondent_locale(request.respondent)):
         form = ReplyForm()  # its messages in the respondent's language
@@ -127,8 +129,8 @@ def _problem() -> tuple[int, str] | None:
                       "character), so nothing was sent. Please check your text and send it "
                       "again.")
     if csrf_failed():
-        return 400, _("This form has expired, so nothing was sent. Your text is still below: "
-                      "please send it again.")
+        return 400, _("This form has expired or did not come from this site, so nothing was "
+                      "sent. Your text is still below: please send it again.")
     return None
 
 
