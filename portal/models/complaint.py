@@ -369,7 +369,8 @@ class Complaint(db.Model):
         return VISIBILITY.test(self, user)
 
     def can_edit_intake(self, user: User) -> bool:
-        return self.is_draft and self.can_view(user)
+        """Intake staff build a draft; everyone else the rule admits reads the record."""
+        return self.is_draft and user.has_role(*INTAKE_STAFF) and self.can_view(user)
 
     def can_override_confirmation(self, user: User) -> bool:
         return self.is_draft and user.has_role(Role.PARTNER) and self.can_view(user)

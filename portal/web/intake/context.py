@@ -17,6 +17,7 @@ from portal.models.complaint import (
     Complaint,
     ConfirmationLink,
 )
+from portal.models.investigation import SEVERITY_LABELS
 from portal.models.user import Role, User
 from portal.services import drafts
 from portal.services.intake.completeness import (
@@ -43,6 +44,8 @@ from portal.web.intake_forms import (
 )
 from portal.web.readback_render import channel_label, remedy_label
 
+# Who builds the record (its forms and actions). The case file's page and its read-only
+# partials are open to every signed-in user the visibility rule admits.
 STAFF = (Role.RECEPTIONIST, Role.PARTNER)
 # Forms on the page that carry the version they were loaded at (ids: version-<slot>).
 VERSION_SLOTS = ("complainant-find", "complainant", "respondents", "respondents-find",
@@ -143,6 +146,7 @@ def common(complaint: Complaint) -> dict:
         "editable": complaint.can_edit_intake(actor()),
         "section_labels": SECTION_LABELS,
         "state_labels": STATE_LABELS,
+        "severity_labels": SEVERITY_LABELS,
         "channel_label": channel_label,
         "remedy_label": remedy_label,
         "category_label": lambda code: label_of(EVIDENCE_CATEGORY_LABELS, code),

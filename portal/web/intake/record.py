@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from portal.db import write_transaction
 from portal.models.complaint import EVIDENCE_INTAKE, Complaint
 from portal.request_bodies import body_too_large, shows_oversize_body
-from portal.security import roles
+from portal.security import roles, signed_in
 from portal.services import audit
 from portal.services import evidence as evidence_service
 from portal.services.calendar import LOCAL_TZ
@@ -56,7 +56,7 @@ from portal.web.intake_forms import (
 
 
 @bp.route("/complaints/<key>")
-@roles(*STAFF)
+@signed_in  # the visibility rule decides (load: 404 when hidden)
 def show(key: str):
     complaint = load(key)
     if complaint.reference and key != complaint.reference:
@@ -81,7 +81,7 @@ def record_view(complaint: Complaint, view: str) -> None:
 
 
 @bp.route("/complaints/<key>/timeline")
-@roles(*STAFF)
+@signed_in  # the visibility rule decides (load: 404 when hidden)
 def timeline(key: str):
     complaint = load(key)
     context = timeline_context(complaint)
@@ -90,7 +90,7 @@ def timeline(key: str):
 
 
 @bp.route("/complaints/<key>/completeness", endpoint="completeness")
-@roles(*STAFF)
+@signed_in  # the visibility rule decides (load: 404 when hidden)
 def completeness_card(key: str):
     complaint = load(key)
     return htmx.partial("intake/_completeness.html", **common(complaint),
@@ -98,7 +98,7 @@ def completeness_card(key: str):
 
 
 @bp.route("/complaints/<key>/actions")
-@roles(*STAFF)
+@signed_in  # the visibility rule decides (load: 404 when hidden)
 def actions(key: str):
     complaint = load(key)
     return htmx.partial("intake/_actions.html", **common(complaint),
@@ -348,7 +348,7 @@ def remove_evidence(key: str, evidence_id: int):
 
 
 @bp.route("/complaints/<key>/evidence/<int:evidence_id>")
-@roles(*STAFF)
+@signed_in  # the visibility rule decides (load: 404 when hidden)
 def download_evidence(key: str, evidence_id: int):
     complaint = load(key)
     item = evidence_service.find(complaint, evidence_id)
