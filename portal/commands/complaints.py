@@ -77,7 +77,7 @@ def export_command(ref: str, username: str | None) -> None:
         click.echo(f"REF: no complaint {ref!r}", err=True)
         sys.exit(1)
     zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
-    record = transfer.export_complaint(complaint, zone)
+    record = transfer.export_complaint(complaint, zone, viewer)
     with write_transaction():
         transfer.record_export(complaint, viewer)
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))

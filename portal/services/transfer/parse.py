@@ -15,7 +15,10 @@ from portal.models.complaint import Channel, Complaint, Remedy
 from portal.services import addresses
 from portal.services.addresses import plausible_phone
 
-FORMAT = "redress.complaint/1"
+FORMAT = "redress.complaint/2"  # 2: the investigation's fields (docs/import-format.md)
+# What import reads: a file from this version or the one before (the import fields are the
+# same; the fields only an export writes are ignored).
+READABLE_FORMATS = ("redress.complaint/1", FORMAT)
 ACTOR_LABEL = "import"
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -29,6 +32,9 @@ EXPORT_ONLY_FIELDS = (
     "format", "reference", "state", "created_at", "registered_at", "first_response_due",
     "deadline_provisional", "needs_verification", "submitted_payload", "confirmation",
     "handler", "evidence", "notices", "deadlines", "clock_pauses", "timeline",
+    # format 2: the investigation
+    "triage", "closure", "withdrawal", "allegations", "findings_submitted", "assignments",
+    "conflicts", "statements", "reply_requests", "interview_notes", "first_response",
 )
 COMPLAINANT_FIELDS = ("name", "phone", "email", "id_number", "address")
 RESPONDENT_FIELDS = ("name", "email")
@@ -337,8 +343,10 @@ def parse(data: Any) -> ImportData:
     root = check.obj(data, "(root)", IMPORT_FIELDS, EXPORT_ONLY_FIELDS)
     if root is None:
         raise ImportRejected(check.errors)
-    if "format" in root and root["format"] != FORMAT:
-        check.fail("format", f"must be {FORMAT!r} when present")
+    if "format" in root and root["format"] not in READABLE_FORMATS:
+        check.fail("format", f"{_show(root['format'])} is not a format this portal reads; it "
+                   f"reads {' and '.join(READABLE_FORMATS)} (a file from a newer portal: "
+                   "import it there, or upgrade this one)")
     received_at = check.moment(root.get("received_at"), "received_at")
     occurred_on, occurred_until = _dates(check, root, received_at)
     complainant = None
