@@ -33,11 +33,17 @@ from tests.web.test_intake_support import (
 # --- access --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role, status", [("receptionist", 200), ("partner", 200),
+@pytest.mark.parametrize("role, status", [("receptionist", 303), ("partner", 303),
                                           ("investigator", 403), ("committee", 403)])
-def test_only_intake_staff_see_the_list(client, auth, role, status):
+def test_every_role_has_the_list_but_only_intake_staff_start_a_complaint(client, auth, role,
+                                                                          status):
+    """The list shows each role what the visibility rule admits (issue 8: your own work for
+    everyone); a new draft is intake staff's."""
     auth.login_as(role)
-    assert client.get("/complaints").status_code == status
+    assert client.get("/complaints").status_code == 200
+    response = client.post("/complaints", data={"new-channel": "phone",
+                                                "new-received_at": "2026-09-29T10:30"})
+    assert response.status_code == status
 
 
 def test_signed_out_visitors_are_sent_to_the_login(client):
