@@ -79,7 +79,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def sign_in(base: str, username: str, password: str, cookie_name: str) -> str:
-    """POST /login with the CSRF token from the login page; return the Cookie header."""
+    """POST /login with the CSRF token from the login page, open the home page; return the
+    Cookie header."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
     with opener.open(base + "/login", timeout=30) as response:
@@ -96,6 +97,10 @@ def sign_in(base: str, username: str, password: str, cookie_name: str) -> str:
     except urllib.error.HTTPError as error:
         if error.code not in (302, 303):
             raise
+    # Land on the home page as a browser does after the redirect: the session then holds its
+    # CSRF secret, and the cookie wrk repeats is the one a browser would keep sending.
+    with opener.open(base + "/", timeout=30) as response:
+        response.read()
     cookies = {c.name: c.value for c in jar}
     if cookie_name not in cookies:
         raise RuntimeError(f"no {cookie_name} cookie after signing in")
