@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from flask import Response, make_response, render_template, request
 
@@ -32,11 +33,22 @@ def partial(template: str, status: int = 200, trigger: str | None = None, **cont
     return response
 
 
+def _only_fragment_differs(location: str) -> bool:
+    """Whether `location` is the page htmx was asked from plus a #fragment: setting
+    location.href to it scrolls without loading the page again."""
+    target = urlsplit(location)
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    return bool(target.fragment) and (target.path, target.query) == (current.path,
+                                                                     current.query)
+
+
 def redirect(location: str, status: int = 303) -> Response:
     """Send the browser elsewhere: HX-Redirect for htmx, an HTTP redirect otherwise."""
     if request.htmx:
         response = make_response("", 200 if status < 400 else status)
         response.headers["HX-Redirect"] = location
+        if _only_fragment_differs(location):  # the browser would only scroll: reload it
+            response.headers["HX-Refresh"] = "true"
         return response
     response = make_response("", status)
     response.headers["Location"] = location
