@@ -15,6 +15,14 @@ from portal.services.triage import assignment, conflicts
 from tests.triage_support import events, load, mail, person, registered, triaged, user_id
 
 
+@pytest.fixture(autouse=True)
+def english_refusals(app):
+    """The services run outside a request here, in the default language; their refusals are
+    read in English (the Chinese ones come from the catalogue)."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+
+
+
 def assign(app, cid, lead, investigators=(), *, by="partner2", version=None):
     with app.app_context(), write_transaction():
         complaint = db.session.get(Complaint, cid)

@@ -17,6 +17,14 @@ from portal.services import findings, notices
 from tests.findings_factory import answer_all, make_investigation, rule, user
 
 
+@pytest.fixture(autouse=True)
+def english_refusals(app):
+    """The services run outside a request here, in the default language; their refusals are
+    read in English (the Chinese ones come from the catalogue)."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+
+
+
 @pytest.fixture
 def ctx(app):
     with app.app_context():

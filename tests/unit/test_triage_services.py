@@ -16,6 +16,14 @@ from portal.services.triage.triage import AllegationInput
 from tests.triage_support import events, load, mail, person, registered, triaged, user_id
 
 
+@pytest.fixture(autouse=True)
+def english_refusals(app):
+    """The services run outside a request here, in the default language; their refusals are
+    read in English (the Chinese ones come from the catalogue)."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+
+
+
 def run(app, complaint_id: int, verb, *args, **kwargs):
     """Call a service in a write transaction, as `actor` (the first argument)."""
     with app.app_context(), write_transaction():

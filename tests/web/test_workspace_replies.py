@@ -193,7 +193,8 @@ def test_an_empty_reply_is_422_and_a_forged_form_400_with_the_text_kept(client, 
     client.send_csrf = False
     response = client.post(link, data={"text": "我的答复内容"})
     assert response.status_code == 400
-    assert "我的答复内容" in response.text and "did not come from this site" in response.text
+    # The respondent (a lawyer without a login) reads the page in Chinese.
+    assert "我的答复内容" in response.text and "并非来自本网站" in response.text
     assert rows(app, Statement) == []
 
 
