@@ -97,6 +97,14 @@ class Defaults:
     CONFIRMATION_LINK_MAX_AGE = timedelta(days=7)
     # How long a respondent's link to reply in writing works (the due date falls within it).
     REPLY_LINK_MAX_AGE = timedelta(days=21)
+    # The client's page (status, notices, answering the outcome): one link per complaint,
+    # sent with every notice; asking for a new one revokes the old.
+    CLIENT_LINK_MAX_AGE = timedelta(days=90)
+    # Committee members who have not voted are reminded once, this long before the close.
+    BALLOT_REMINDER_HOURS = 24
+    # After this many working days without the client's answer to an outcome notice, a
+    # partner may record "no answer" and the remedies proceed.
+    OUTCOME_ANSWER_WORKING_DAYS = 15
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_BACKOFF_SECONDS = 30
     OUTBOX_SENDING_TIMEOUT_SECONDS = 600  # a message 'sending' for longer is claimed again

@@ -32,9 +32,33 @@ from portal.models.matter import Client, Matter
 from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.models.ratelimit import RateLimitHit
+from portal.models.resolution import (
+    Ballot,
+    BallotMember,
+    BallotProposal,
+    ClientAnswer,
+    DecidedRemedy,
+    Decision,
+    NegotiationRound,
+    ProposedRemedy,
+    RecourseText,
+    RemedyTask,
+    Vote,
+)
 from portal.models.user import Department, LoginAttempt, Role, User, UserAlias, UserRole
 
 __all__ = [
+    "Ballot",
+    "BallotMember",
+    "BallotProposal",
+    "ClientAnswer",
+    "DecidedRemedy",
+    "Decision",
+    "NegotiationRound",
+    "ProposedRemedy",
+    "RecourseText",
+    "RemedyTask",
+    "Vote",
     "Allegation",
     "Assignment",
     "ClockPause",

@@ -32,6 +32,7 @@ from portal.models.investigation import (
     FirstResponse,
 )
 from portal.models.matter import Client, Matter
+from portal.models.resolution import Decision, ResolutionRules
 from portal.models.user import Role, User
 
 
@@ -172,7 +173,7 @@ class ComplaintExclusion(db.Model):
     user: Mapped[User] = relationship(lazy="joined")  # shown by name with the exclusion
 
 
-class Complaint(db.Model):
+class Complaint(ResolutionRules, db.Model):
     # The lists' orders, so that a page of them is read in order and never sorted whole.
     __table_args__ = (
         Index("ix_complaint_state_updated", "state", "updated_at"),
@@ -233,6 +234,9 @@ class Complaint(db.Model):
     withdrawal_method: Mapped[str | None] = mapped_column(String(20))
     findings_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     findings_submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The client's page link is signed with this key; a new key (a lost link) revokes the
+    # earlier links (services/resolution/client_link.py).
+    client_link_key: Mapped[str | None] = mapped_column(String(32))
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -265,6 +269,8 @@ class Complaint(db.Model):
     pauses: Mapped[list[ClockPause]] = relationship(
         order_by=ClockPause.id, cascade="all, delete-orphan")
     first_response: Mapped[FirstResponse | None] = relationship(cascade="all, delete-orphan")
+    decisions: Mapped[list[Decision]] = relationship(
+        order_by=Decision.number, cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
@@ -47,12 +48,20 @@ class Matter(db.Model):
     # Phase 0 (prevention) fields; filled in by a later capability.
     engagement_scope: Mapped[str | None] = mapped_column(Text)
     fee_arrangement: Mapped[str | None] = mapped_column(Text)
+    # What the client agreed to pay and has paid: refunds over all of the matter's complaints
+    # may not exceed what was paid (services/resolution/money.py). Partners edit them.
+    fees_agreed: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    fees_paid: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    fees_currency: Mapped[str] = mapped_column(String(3), default="CNY", server_default="CNY")
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     client: Mapped[Client | None] = relationship()
     department: Mapped[Department | None] = relationship()
     responsible_lawyer: Mapped[User | None] = relationship(foreign_keys=[responsible_lawyer_id])
     partner: Mapped[User | None] = relationship(foreign_keys=[partner_id])
     team: Mapped[list[User]] = relationship(secondary=matter_team)
+
+    __mapper_args__ = {"version_id_col": version}
 
     def people(self) -> set[int]:
         """Everyone who worked on the matter: they may not investigate a complaint about it."""

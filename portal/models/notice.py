@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,6 +23,11 @@ class Notice(db.Model):
     size: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # "email" through the outbox, or "post" for a client without an email address: printed
+    # from the PDF, and the day it was posted recorded.
+    delivery: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    posted_on: Mapped[date | None]
+    posted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     complaint: Mapped[Complaint] = relationship()
 
