@@ -142,3 +142,16 @@ def render_pdf(template_name: str, context: dict) -> bytes:
     if not template_name.startswith("pdf/"):
         template_name = f"pdf/{template_name}"
     return html_to_pdf(render(template_name, context))
+
+
+def for_post(context: dict, postal_address: str | None) -> dict:
+    """The same notice's context, printed for post: every notice extending
+    pdf/_letter_layout.html then puts the client's name and `postal_address` in the window of a
+    DL envelope on its first page. A blank address gives the emailed version back."""
+    return {**context, "postal_address": (postal_address or "").strip() or None}
+
+
+def render_for_post(template_name: str, context: dict, postal_address: str | None) -> bytes:
+    """`render_pdf` of the print-for-post version (any notice: acknowledgement, progress,
+    outcome, completion, apology)."""
+    return render_pdf(template_name, for_post(context, postal_address))

@@ -1,4 +1,5 @@
-"""Benchmark: the bilingual acknowledgement against the same template with Latin text only.
+"""Benchmark: the bilingual acknowledgement against the same template with Latin text only,
+and the outcome notice against the acknowledgement.
 
     .venv/bin/python -m tests.bench.bench_notice [-n 10]
 
@@ -10,9 +11,15 @@ Variants, each rendered from templates/pdf/acknowledgement.html:
                    so the ratio measures what CJK costs (shaping, the CJK font subset);
 * English only   — one column (informational: half the text, so about half the time).
 
+Then the outcome notice (templates/pdf/outcome_notice.html), bilingual for a Chinese client,
+as the resolution service would issue it: a revised notice with a summary of findings, three
+remedies, the routes of recourse in both languages and the client's link.
+
 Targets (issue 3): bilingual ≤ 1.5 × the Latin two-column time, and ≤ 100 KB per page.
+Targets (issue 9): the outcome notice ≤ 1.5 × the bilingual acknowledgement's time, and
+≤ 100 KB per page.
 Exits 1 when a target is missed (or when WeasyPrint would subset fonts with fontTools).
-No database or application is needed: the notice renders from plain data.
+No database or application is needed: the notices render from plain data.
 """
 
 from __future__ import annotations
@@ -23,11 +30,17 @@ import statistics
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 
 from pypdf import PdfReader
 
 from portal.config import Defaults
-from portal.documents import acknowledgement_context, harfbuzz_subset_available, render_pdf
+from portal.documents import (
+    acknowledgement_context,
+    harfbuzz_subset_available,
+    outcome_context,
+    render_pdf,
+)
 from portal.models import Client, Complaint, Deadline, Matter, User
 from portal.services.notices import acknowledgement_facts
 
@@ -79,14 +92,59 @@ def contexts() -> tuple[dict, dict, dict]:
     return bilingual, latin_two, english
 
 
-def measure(context: dict, runs: int) -> tuple[float, bytes]:
-    pdf = render_pdf("acknowledgement.html", context)  # warm-up: font loading, caches
+def outcome() -> dict:
+    """The outcome notice's context from the facts the resolution service gathers."""
+    facts = {
+        "reference": "TS-2026-00042", "language": "zh", "complainant_name": "李明",
+        "received_at": datetime(2026, 9, 30, 10, 0, tzinfo=CST),
+        "handler": {"name": "赵敏", "email": "zhao.min@firm.example",
+                    "phone": "+86 21 5000 0101"},
+        "notice_version": 2, "round_number": 1,
+        "client_summary": (
+            "经核查，王律师在2026年8月至9月期间确有多次未按约定时间回复您询问的情况，并且在开庭"
+            "前一天才通知您补充证据，未能给您留出合理的准备时间，本所认为这不符合本所的服务标准。"
+            "\n关于收费，委托合同约定的收费标准本身并无不当，但考虑到上述服务瑕疵，本所决定部分"
+            "退还律师费。"),
+        "remedies": [
+            {"kind": "written_apology", "amount": None, "currency": "CNY", "scope": None,
+             "due": date(2026, 12, 4)},
+            {"kind": "partial_refund", "amount": Decimal("5000"), "currency": "CNY",
+             "scope": None, "due": date(2026, 12, 18)},
+            {"kind": "free_follow_up", "amount": None, "currency": "CNY",
+             "scope": "二审阶段的证据整理与庭前辅导", "due": date(2027, 1, 29)},
+            {"kind": "internal_criticism", "amount": None, "currency": "CNY", "scope": None,
+             "due": date(2026, 12, 1)},
+        ],
+        "recourse": {
+            "zh": "如您对处理结果仍不满意，可以向本所所在地的律师协会投诉：上海市律师协会，地址："
+                  "上海市肇嘉浜路789号，电话 021-6418 8000。\n您也可以向司法行政机关投诉："
+                  "上海市浦东新区司法局，电话 12348。",
+            "en": "If you remain dissatisfied, you may complain to the local lawyers' "
+                  "association: Shanghai Bar Association, 789 Zhaojiabang Road, Shanghai, "
+                  "telephone +86 21 6418 8000.\nYou may also complain to the judicial "
+                  "administration bureau: Pudong New Area Bureau of Justice, telephone 12348.",
+        },
+        "answer_by": date(2026, 12, 11),
+        "client_link": "https://portal.firm.example/c/TS-2026-00042/"
+                       "eyJjIjo0MiwiZSI6MTc5OTk5OTk5OX0.Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA",
+        "postal_address": None,
+    }
+    return outcome_context(facts, CONFIG, now=datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+
+
+def measure(context: dict, runs: int,
+            template: str = "acknowledgement.html") -> tuple[float, bytes]:
+    pdf = render_pdf(template, context)  # warm-up: font loading, caches
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        pdf = render_pdf("acknowledgement.html", context)
+        pdf = render_pdf(template, context)
         times.append(time.perf_counter() - start)
     return statistics.median(times), pdf
+
+
+def kb_per_page(pdf: bytes) -> float:
+    return len(pdf) / len(PdfReader(io.BytesIO(pdf)).pages) / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +176,23 @@ def main(argv: list[str] | None = None) -> int:
         failures.append(f"bilingual takes {ratio:.2f}x the Latin-only time")
     if per_page > MAX_BYTES_PER_PAGE:
         failures.append(f"{per_page / 1024:.1f} KB per page")
+
+    outcome_time, outcome_pdf = measure(outcome(), args.runs, "outcome_notice.html")
+    outcome_ratio = outcome_time / bilingual_time
+    print(f"outcome notice against the acknowledgement, median of {args.runs} renders")
+    for name, (seconds, pdf) in (("acknowledgement", (bilingual_time, bilingual_pdf)),
+                                 ("outcome notice", (outcome_time, outcome_pdf))):
+        pages = len(PdfReader(io.BytesIO(pdf)).pages)
+        print(f"  {name:<16}: {seconds * 1000:7.1f} ms  {len(pdf) / 1024:6.1f} KB  "
+              f"{pages} page(s)  {kb_per_page(pdf):6.1f} KB/page")
+    print(f"  ratio outcome / acknowledgement: {outcome_ratio:5.2f}x  (target <= {MAX_RATIO}x)")
+    print(f"  outcome size                   : {kb_per_page(outcome_pdf):5.1f} KB/page (target "
+          f"<= {MAX_BYTES_PER_PAGE // 1024} KB)")
+    if outcome_ratio > MAX_RATIO:
+        failures.append(f"the outcome notice takes {outcome_ratio:.2f}x the acknowledgement's "
+                        "time")
+    if kb_per_page(outcome_pdf) * 1024 > MAX_BYTES_PER_PAGE:
+        failures.append(f"outcome notice: {kb_per_page(outcome_pdf):.1f} KB per page")
     for failure in failures:
         print(f"FAIL: {failure}")
     return 1 if failures else 0
