@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,12 +50,25 @@ def lock_chain() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(727001)"))
 
 
+_TABLE = AuditEvent.__table__
+# Core statements (no ORM entities): built once, compiled once, cheap to run per page view.
+_HEAD = select(_TABLE.c.id, _TABLE.c.hash, _TABLE.c.scheme).order_by(_TABLE.c.id.desc()).limit(1)
+_INSERT = _TABLE.insert()
+
+
 def _head() -> tuple[int, str, str] | None:
-    row = db.session.execute(
-        select(AuditEvent.id, AuditEvent.hash, AuditEvent.scheme)
-        .order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
+    row = db.session.execute(_HEAD).first()
     return (row[0], row[1], row[2]) if row else None
+
+
+def _next_id(head_id: int | None) -> int:
+    """The new row's id, known before it is written because the hash covers it. Appends are
+    serialised (lock_chain; SQLite's single writer), so on SQLite it is the head's id + 1, and
+    on PostgreSQL the sequence's next value, drawn under the chain's lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.execute(
+            text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))")).scalar_one()
+    return (head_id or 0) + 1
 
 
 def record(
@@ -82,13 +94,13 @@ def record(
     lock_chain()
     key = chain_key()
     head = _head()
-    prev_hash = head[1] if head else GENESIS
+    prev_hash, head_id = (head[1], head[0]) if head else (GENESIS, None)
     if head is None or head[2] != HashScheme.HMAC_SHA256:
-        rekeyed = _append(key, prev_hash, action=REKEYED, actor_label=SYSTEM_LABEL, details={
-            "key_id": key_id(key), "unkeyed_head": head[0] if head else None})
-        prev_hash = rekeyed.hash
+        rekeyed = _append(key, prev_hash, head_id, action=REKEYED, actor_label=SYSTEM_LABEL,
+                          details={"key_id": key_id(key), "unkeyed_head": head_id})
+        prev_hash, head_id = rekeyed.hash, rekeyed.id
     return _append(
-        key, prev_hash,
+        key, prev_hash, head_id,
         action=action,
         actor_id=actor.id if actor else actor_id,
         actor_label=actor_label or (actor.username or actor.name if actor else None),
@@ -99,16 +111,16 @@ def record(
     )
 
 
-def _append(key: bytes, prev_hash: str, **fields) -> AuditEvent:
-    event = AuditEvent(
-        at=clock.now(), prev_hash=prev_hash, scheme=HashScheme.HMAC_SHA256.value,
-        hash="pending-" + secrets.token_hex(28),  # unique placeholder until the id is known
-        **fields,
-    )
-    db.session.add(event)
-    db.session.flush()  # the id is part of what the hash covers, so it must exist first
+def _append(key: bytes, prev_hash: str, head_id: int | None, **fields) -> AuditEvent:
+    """One INSERT of the finished row (a Core statement: a page view's audit row is the whole
+    of its write transaction, so the ORM's unit of work would be most of its cost). The event
+    returned is not attached to the session."""
+    event = AuditEvent(id=_next_id(head_id), at=clock.now(), prev_hash=prev_hash,
+                       scheme=HashScheme.HMAC_SHA256.value, **fields)
+    event.details = event.details or {}
     event.hash = event.compute_hash(key)
-    db.session.flush()
+    db.session.execute(_INSERT, {column.name: getattr(event, column.name)
+                                 for column in _TABLE.columns})
     checkpoints.note_head(event, key)
     return event
 

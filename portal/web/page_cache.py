@@ -11,6 +11,9 @@ names everything it depends on:
 * the data version (`portal/db.py`): every committed change moves it, in the same transaction,
   so a page rendered from old data is never served once the change is visible.
 
+`remember_value` keeps small answers the same way (who may see which complaint, by key), keyed
+by the data version and the viewer's id only: they hold no form and no session's token.
+
 Pages that carry flashed messages are neither served from nor stored in the cache. Each
 process keeps its own cache (`PAGE_CACHE_SIZE` pages, at most `PAGE_CACHE_SECONDS` old);
 `PAGE_CACHE_SIZE = 0` turns it off.
@@ -24,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cachetools import TTLCache
-from flask import Flask, Response, current_app, make_response, request, session
+from flask import Flask, Response, current_app, g, make_response, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -62,8 +65,15 @@ def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION] = _Store(size, seconds) if size > 0 else None
 
 
+def _data_version() -> int:
+    """Read once per request: the read transaction sees one version throughout."""
+    if "page_cache_version" not in g:
+        g.page_cache_version = data_version()
+    return g.page_cache_version
+
+
 def _key() -> tuple | None:
-    version = data_version()
+    version = _data_version()
     if not current_user.is_authenticated:
         return None
     csrf = hashlib.sha256(str(session.get("csrf_token", "")).encode()).hexdigest()[:16]
@@ -90,3 +100,20 @@ def remember(render: Callable[[], Response | str]) -> Response:
                         if name in _KEPT_HEADERS)
         store.put(key, _Page(response.get_data(), headers))
     return response
+
+
+_MISSING = object()
+
+
+def remember_value(name: str, argument: object, compute: Callable[[], object]) -> object:
+    """`compute()`'s answer for this viewer, from the cache when the data has not changed since
+    it was computed. For answers that depend on nothing but the database and the viewer."""
+    store: _Store | None = current_app.extensions.get(_EXTENSION)
+    if store is None or request.method != "GET" or not current_user.is_authenticated:
+        return compute()
+    key = ("value", _data_version(), current_user.id, name, argument)
+    value = store.get(key)
+    if value is None:
+        value = compute()
+        store.put(key, _MISSING if value is None else value)
+    return None if value is _MISSING else value

@@ -332,10 +332,11 @@ def add_events(app, n: int, action: str = "test.event", days_ago: int = 0) -> No
             # About matters: events about complaints are withheld from a partner who may not
             # see the complaint (tests/security/test_respondent_kept_out.py), and these
             # complaints do not exist.
-            event = audit.record(action, actor=actor, object_type="matter", object_id=i,
-                                 details={"i": i})
+            written = audit.record(action, actor=actor, object_type="matter", object_id=i,
+                                   details={"i": i})
             if days_ago:
                 # back-dating needs the hash recomputed, as if written then
+                event = db.session.get(AuditEvent, written.id)
                 event.at = clock.now() - timedelta(days=days_ago)
                 event.hash = event.compute_hash(audit.chain_key())
                 db.session.flush()

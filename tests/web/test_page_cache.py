@@ -95,3 +95,16 @@ def test_the_cache_can_be_turned_off(app, partner):
     with counting(app) as statements:
         partner.get("/complaints")
     assert any("FROM complaint" in s for s in statements)
+
+
+def test_a_complaint_that_becomes_hidden_answers_404_at_once(app, partner):
+    """Who may see a complaint is cached with the pages: a change that hides it (the partner
+    named a respondent) is seen by the very next request."""
+    reference = _add_registered(app, "甄隐藏")
+    assert partner.get(f"/complaints/{reference}").status_code == 200
+    assert partner.get(f"/complaints/{reference}").status_code == 200  # from the cache
+    with app.app_context(), write_transaction():
+        complaint = db.session.scalar(select(Complaint).where(Complaint.reference == reference))
+        complaint.respondents.append(
+            db.session.scalar(select(User).where(User.username == "partner2")))
+    assert partner.get(f"/complaints/{reference}").status_code == 404

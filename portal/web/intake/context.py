@@ -29,7 +29,7 @@ from portal.services.intake.completeness import (
 from portal.services.intake.errors import IntakeError
 from portal.services.intake.registration import registration_problems
 from portal.services.intake.sections import is_exclusive_client
-from portal.web import case_file
+from portal.web import case_file, page_cache
 from portal.web.display import PAYLOAD_LABELS, label_of
 from portal.web.intake import timeline as history
 from portal.web.intake_forms import (
@@ -67,6 +67,22 @@ def load(key: str) -> Complaint:
     if complaint is None:
         abort(404)
     return complaint
+
+
+def visible_key(key: str) -> tuple[int, str | None]:
+    """The id and reference of the complaint `key` names, by the same rule as `load`, without
+    loading it; 404 when hidden or missing."""
+    def lookup() -> tuple[int, str | None] | None:
+        named = Complaint.with_key(key)
+        row = None if named is None else db.session.execute(
+            select(Complaint.id, Complaint.reference).where(named, Complaint.visible_to(actor()))
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    found = page_cache.remember_value("visible_key", key, lookup)
+    if found is None:
+        abort(404)
+    return found
 
 
 def posted_version() -> int:

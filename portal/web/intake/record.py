@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Response, abort, flash, redirect, request
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
@@ -45,6 +45,7 @@ from portal.web.intake.context import (
     posted_version,
     show_url,
     timeline_context,
+    visible_key,
 )
 from portal.web.intake_forms import (
     ChannelForm,
@@ -58,21 +59,22 @@ from portal.web.intake_forms import (
 @bp.route("/complaints/<key>")
 @signed_in  # the visibility rule decides (load: 404 when hidden)
 def show(key: str):
-    complaint = load(key)
-    if complaint.reference and key != complaint.reference:
-        return redirect(show_url(complaint), 301)
+    # Who may see it, and its id, in one narrow query: a cached page needs nothing more.
+    complaint_id, reference = visible_key(key)
+    if reference and key != reference:
+        return redirect(url_for("intake.show", key=reference), 301)
     response = page_cache.remember(lambda: htmx.page_or_partial(
-        "intake/show.html", "intake/_record.html", **page(complaint)))
-    record_view(complaint, "record")
+        "intake/show.html", "intake/_record.html", **page(load(key))))
+    record_view(complaint_id, "record")
     return response
 
 
-def record_view(complaint: Complaint, view: str) -> None:
+def record_view(complaint: Complaint | int, view: str) -> None:
     """Opening a record is audited: after the page is rendered in a read transaction, the
     event gets its own short write transaction."""
     user = actor()
     who = {"actor_id": user.id, "actor_label": user.username or user.name}
-    complaint_id = complaint.id
+    complaint_id = complaint if isinstance(complaint, int) else complaint.id
     # The ids are read before the write starts: it expires what the page loaded, and reloading
     # the user and the complaint only to name them would double the cost of a view.
     with write_transaction():
