@@ -116,7 +116,7 @@ def export(runner, reference: str, *args: str) -> tuple[dict, str]:
 
 def test_the_export_holds_the_whole_investigation(runner, investigated):
     record, text = export(runner, investigated)
-    assert record["format"] == "redress.complaint/2"
+    assert record["format"] == "redress.complaint/3"
     assert record["triage"]["severity"] == "serious"
     assert record["triage"]["categories"] == ["delay"]
     assert record["triage"]["assessment"] == "收费与沟通问题"
@@ -234,11 +234,11 @@ def test_a_format_1_file_still_imports(runner, app, tmp_path):
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("name", ["redress.complaint/3", "redress.complaint/0", 2])
+@pytest.mark.parametrize("name", ["redress.complaint/4", "redress.complaint/0", 2])
 def test_an_unknown_format_is_refused_by_name_and_writes_nothing(runner, app, tmp_path, name):
     before = _count(app)
     result = run_import(runner, write(tmp_path, {**DOCUMENT, "format": name}))
     assert result.exit_code == 1
     assert (f"format: {json.dumps(name)} is not a format this portal reads; it reads "
-            "redress.complaint/1 and redress.complaint/2") in result.stderr
+            "redress.complaint/1, redress.complaint/2, redress.complaint/3") in result.stderr
     assert _count(app) == before

@@ -27,6 +27,7 @@ from portal.services.findings import REPORT_KIND
 from portal.services.transfer.parse import (
     FORMAT,
 )
+from portal.services.transfer.resolution_export import resolution
 
 # --- export -------------------------------------------------------------------------------
 
@@ -164,6 +165,8 @@ def export_complaint(complaint: Complaint, zone: tzinfo = UTC,
         "evidence": _evidence(complaint, zone, shown),
         "notices": _notices(complaint, shown),
         **_investigation(complaint, zone, shown),
+        **resolution(complaint, zone, decision_materials=shown.decision,
+                     internal=shown.internal),
         "deadlines": _deadlines(complaint, zone),
         "clock_pauses": _pauses(complaint, zone),
         "timeline": _timeline(complaint, zone),
@@ -181,13 +184,15 @@ class _Shown:
     viewer: User | None
     workspace: bool
     decision: bool
+    internal: bool  # internal criticism and disciplinary measures: partners only
 
     @classmethod
     def of(cls, complaint: Complaint, viewer: User | None) -> _Shown:
         if viewer is None:
-            return cls(None, True, True)
+            return cls(None, True, True, True)
         return cls(viewer, complaint.can_open_workspace(viewer),
-                   complaint.can_see_decision_materials(viewer))
+                   complaint.can_see_decision_materials(viewer),
+                   complaint.can_see_internal_measures(viewer))
 
 
 def _user(user_id: int | None) -> dict | None:

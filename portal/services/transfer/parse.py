@@ -15,10 +15,11 @@ from portal.models.complaint import Channel, Complaint, Remedy
 from portal.services import addresses
 from portal.services.addresses import plausible_phone
 
-FORMAT = "redress.complaint/2"  # 2: the investigation's fields (docs/import-format.md)
+# 2: the investigation's fields; 3: the resolution's (docs/import-format.md)
+FORMAT = "redress.complaint/3"
 # What import reads: a file from this version or the one before (the import fields are the
 # same; the fields only an export writes are ignored).
-READABLE_FORMATS = ("redress.complaint/1", FORMAT)
+READABLE_FORMATS = ("redress.complaint/1", "redress.complaint/2", FORMAT)
 ACTOR_LABEL = "import"
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -35,6 +36,9 @@ EXPORT_ONLY_FIELDS = (
     # format 2: the investigation
     "triage", "closure", "withdrawal", "allegations", "findings_submitted", "assignments",
     "conflicts", "statements", "reply_requests", "interview_notes", "first_response",
+    # format 3: the resolution
+    "matter_fees", "ballots", "decisions", "client_answers", "negotiation_rounds",
+    "remedy_tasks",
 )
 COMPLAINANT_FIELDS = ("name", "phone", "email", "id_number", "address")
 RESPONDENT_FIELDS = ("name", "email")
@@ -345,7 +349,7 @@ def parse(data: Any) -> ImportData:
         raise ImportRejected(check.errors)
     if "format" in root and root["format"] not in READABLE_FORMATS:
         check.fail("format", f"{_show(root['format'])} is not a format this portal reads; it "
-                   f"reads {' and '.join(READABLE_FORMATS)} (a file from a newer portal: "
+                   f"reads {', '.join(READABLE_FORMATS)} (a file from a newer portal: "
                    "import it there, or upgrade this one)")
     received_at = check.moment(root.get("received_at"), "received_at")
     occurred_on, occurred_until = _dates(check, root, received_at)
