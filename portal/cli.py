@@ -117,9 +117,19 @@ def translate_compile() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(translate_cli)
-    from portal.commands import calendar, complaints, demo, mailsink, notices, outbox, sla, users
+    from portal.commands import (
+        ballots,
+        calendar,
+        complaints,
+        demo,
+        mailsink,
+        notices,
+        outbox,
+        sla,
+        users,
+    )
 
-    for area in (demo, complaints, outbox, notices, calendar, mailsink, users, sla):
+    for area in (demo, complaints, outbox, notices, calendar, mailsink, users, sla, ballots):
         app.cli.add_command(area.cli)
 
 

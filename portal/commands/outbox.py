@@ -53,6 +53,21 @@ def _sla_tick(last: datetime | None) -> datetime | None:
         db.session.remove()
 
 
+def _ballot_tick(last: datetime | None) -> datetime | None:
+    """Every minute: close the ballots whose time is up, and the one reminder before the close
+    (services/resolution/closing.py; `flask ballots tick`)."""
+    from portal.services.resolution import closing
+
+    try:
+        return closing.tick_if_due(last)
+    except Exception:  # noqa: BLE001 - never let it stop the mail worker; next pass retries
+        db.session.rollback()
+        log.exception("the ballot tick failed")
+        return last
+    finally:
+        db.session.remove()
+
+
 def _one_pass(limit: int) -> int:
     try:
         return outbox.deliver_due(limit=limit)
@@ -71,18 +86,22 @@ def _one_pass(limit: int) -> int:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="Messages per pass.")
 def work(once: bool, interval: float, limit: int) -> None:
-    """Send due messages (retries with backoff; dead after OUTBOX_MAX_ATTEMPTS), and every
-    SLA_TICK_SECONDS queue the deadline reminders and escalations (`flask sla tick`)."""
+    """Send due messages (retries with backoff; dead after OUTBOX_MAX_ATTEMPTS), every
+    SLA_TICK_SECONDS queue the deadline reminders and escalations (`flask sla tick`), and every
+    minute close the due ballots and remind their members (`flask ballots tick`)."""
     if once:
         _sla_tick(None)
+        _ballot_tick(None)
         click.echo(f"{_one_pass(limit)} sent.")
         return
     stop = _stop_event()
     click.echo(f"Outbox worker running (every {interval:g} s); Ctrl+C to stop.")
     ticked: datetime | None = None
+    ballots_ticked: datetime | None = None
     while not stop.is_set():
         _mail_audit_head()
         ticked = _sla_tick(ticked)
+        ballots_ticked = _ballot_tick(ballots_ticked)
         sent = _one_pass(limit)
         if sent:
             click.echo(f"{sent} sent.")

@@ -74,6 +74,7 @@ class WorkList:
     due_soon: ClockSection = field(default_factory=ClockSection)
     firm: bool = False
     dead_mail: int = 0
+    ballots: list = field(default_factory=list)  # a committee member's (MemberBallot)
 
 
 def _section(user: User, query: Select, *load: ORMOption) -> Section:
@@ -108,6 +109,10 @@ def for_user(user: User) -> WorkList:
         work.dead_mail = db.session.scalar(
             select(func.count(OutboxMessage.id)).where(OutboxMessage.status == OutboxStatus.DEAD)
         ) or 0
+    if user.has_role(Role.COMMITTEE):
+        from portal.services.resolution.ballots import for_member
+
+        work.ballots = for_member(user)
     _clocks(user, work)
     return work
 

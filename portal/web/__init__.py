@@ -7,6 +7,7 @@ from flask import Flask
 from portal.web import (
     admin,
     auth,
+    ballots,
     calendar,
     deadlines,
     findings,
@@ -28,3 +29,4 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(area.bp)
     app.register_blueprint(triage.bp)  # triage, closure, withdrawal, conflicts, assignment
     app.register_blueprint(deadlines.bp)  # the clocks: the case file header, pause/resume
+    app.register_blueprint(ballots.bp)  # committee ballots: votes, recusal, the case file area

@@ -75,6 +75,12 @@ ACTION_LABELS = {
     "regulatory_period.set": _l("Regulatory period of a jurisdiction set"),
     "rule.added": _l("Rules catalogue entry added"),
     "rule.updated": _l("Rules catalogue entry changed"),
+    "ballot.opened": _l("Committee ballot opened"),
+    "ballot.voted": _l("Vote cast or changed on a committee ballot"),
+    "ballot.recused": _l("Committee member recused from a ballot"),
+    "ballot.reminded": _l("Ballot reminder sent to the members who had not voted"),
+    "ballot.closed": _l("Committee ballot closed"),
+    "ballot.resolved": _l("Partner's choice recorded on a ballot without a result"),
     "audit.rekeyed": _l("Audit trail keyed: later events are signed with the firm's key"),
     "audit.head_mailed": _l("Audit trail's newest event emailed to the partners"),
 }
