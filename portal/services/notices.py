@@ -144,8 +144,10 @@ def issue(complaint: Complaint, kind: str, actor: User | None = None) -> Notice:
     return store(complaint, kind, render_fresh(complaint, kind), actor)
 
 
-def store(complaint: Complaint, kind: str, pdf: bytes, actor: User | None = None) -> Notice:
+def store(complaint: Complaint, kind: str, pdf: bytes, actor: User | None = None, *,
+          delivery: str = "email") -> Notice:
     """Store a rendered notice as the next version (flush, audit "notice.issued").
+    `delivery` is "post" for a notice printed for a client without an email address.
 
     If the caller's transaction rolls back, the file is removed with it.
     """
@@ -157,12 +159,12 @@ def store(complaint: Complaint, kind: str, pdf: bytes, actor: User | None = None
     notice = Notice(complaint_id=complaint.id, kind=kind, version=version,
                     stored_name=stored_name, sha256=hashlib.sha256(pdf).hexdigest(),
                     size=len(pdf), created_at=clock.now(),
-                    created_by_id=actor.id if actor else None)
+                    created_by_id=actor.id if actor else None, delivery=delivery)
     db.session.add(notice)
     db.session.flush()
     audit.record("notice.issued", actor=actor, obj=complaint,
                  details={"notice_id": notice.id, "kind": kind, "version": version,
-                          "sha256": notice.sha256, "size": notice.size})
+                          "sha256": notice.sha256, "size": notice.size, "delivery": delivery})
     return notice
 
 
@@ -222,11 +224,15 @@ def register_attachments() -> None:
 def queue_acknowledgement(actor: User | None, complaint: Complaint) -> OutboxMessage | None:
     """Queue the bilingual acknowledgement email (the PDF is rendered later, by the worker).
 
-    Returns None, queuing nothing, when the complainant has no email address; raises
-    outbox.OutboxError when the address on record is not a valid one.
+    When the complainant has no email address, queues nothing and records that the
+    acknowledgement goes by post: the case file then offers it printed for post and a form
+    for the day it was posted (services/postal.py). Raises outbox.OutboxError when the
+    address on record is not a valid one.
     """
     client = complaint.complainant
     if client is None or not (client.email or "").strip():
+        audit.record("notice.post_required", actor=actor, obj=complaint,
+                     details={"kind": "acknowledgement"})
         return None
     kind = kind_of("acknowledgement")
     context = context_for(complaint, "acknowledgement")

@@ -10,6 +10,7 @@ from portal.web import (
     ballots,
     calendar,
     deadlines,
+    decision,
     findings,
     home,
     intake,
@@ -30,3 +31,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(triage.bp)  # triage, closure, withdrawal, conflicts, assignment
     app.register_blueprint(deadlines.bp)  # the clocks: the case file header, pause/resume
     app.register_blueprint(ballots.bp)  # committee ballots: votes, recusal, the case file area
+    app.register_blueprint(decision.bp)  # the decision, outcome notices, posting, recourse

@@ -81,6 +81,15 @@ ACTION_LABELS = {
     "ballot.reminded": _l("Ballot reminder sent to the members who had not voted"),
     "ballot.closed": _l("Committee ballot closed"),
     "ballot.resolved": _l("Partner's choice recorded on a ballot without a result"),
+    "decision.recorded": _l("Decision recorded"),
+    "decision.revised": _l("Decision revised in negotiation"),
+    "negotiation.discussed": _l("Negotiation discussion recorded"),
+    "outcome.issued": _l("Outcome notice issued"),
+    "notice.post_required": _l("Notice to be sent by post"),
+    "notice.posted": _l("Posting date of a notice recorded"),
+    "matter.fees_set": _l("Fees on a matter recorded"),
+    "recourse.updated": _l("Recourse text changed"),
+    "recourse.added": _l("Recourse text added for a jurisdiction"),
     "audit.rekeyed": _l("Audit trail keyed: later events are signed with the firm's key"),
     "audit.head_mailed": _l("Audit trail's newest event emailed to the partners"),
 }
@@ -96,6 +105,7 @@ OBJECT_LABELS = {
     "routing_rule": _l("Routing table row"),
     "rule_article": _l("Rules catalogue entry"),
     "regulatory_period": _l("Regulatory period"),
+    "recourse_text": _l("Recourse text"),
 }
 
 

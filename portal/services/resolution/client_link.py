@@ -48,15 +48,18 @@ def rotate_key(complaint: Complaint) -> str:
     return complaint.client_link_key
 
 
-def token_for(complaint: Complaint) -> str:
-    return _serializer().dumps([complaint.id, ensure_key(complaint)])
+def token_for(complaint: Complaint, key: str | None = None) -> str:
+    """`key`: sign with a key drawn but not stored yet (a notice rendered before the write
+    that stores the key with it); by default the complaint's own key."""
+    return _serializer().dumps([complaint.id, key or ensure_key(complaint)])
 
 
-def page_url(complaint: Complaint) -> str:
+def page_url(complaint: Complaint, key: str | None = None) -> str:
     """The absolute address of the client's page (PUBLIC_BASE_URL when set)."""
-    path = url_for("client_page.page", token=token_for(complaint))
+    token = token_for(complaint, key)
+    path = url_for("client_page.page", token=token)
     base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    return f"{base}{path}" if base else url_for("client_page.page", token=token_for(complaint),
+    return f"{base}{path}" if base else url_for("client_page.page", token=token,
                                                 _external=True)
 
 

@@ -206,9 +206,17 @@ def register(key: str):
     complaint = load(key)
 
     def registered(_result) -> Response:
-        flash(_("Registered as %(reference)s. The first response is due by %(date)s; the "
-                "acknowledgement will be emailed to the client.", reference=complaint.reference,
-                date=format_day(complaint.first_response_due, "long")), "ok")
+        if complaint.complainant is not None and complaint.complainant.email:
+            flash(_("Registered as %(reference)s. The first response is due by %(date)s; the "
+                    "acknowledgement will be emailed to the client.",
+                    reference=complaint.reference,
+                    date=format_day(complaint.first_response_due, "long")), "ok")
+        else:
+            flash(_("Registered as %(reference)s. The first response is due by %(date)s. The "
+                    "client has no email address: print the acknowledgement for post under "
+                    "“Notices to post” and record the day it is posted.",
+                    reference=complaint.reference,
+                    date=format_day(complaint.first_response_due, "long")), "ok")
         return htmx.redirect(show_url(complaint))
 
     return htmx.write(

@@ -99,6 +99,7 @@ KIND_LABELS = {
     "reply_request": _l("Request for a written reply"),
     "progress": _l("Progress notice"),
     "investigation_report": _l("Investigation report"),
+    "outcome": _l("Outcome notice"),
     "sla_reminder": _l("Deadline reminder"),
     "sla_escalation": _l("Overdue deadline"),
 }
