@@ -68,6 +68,21 @@ def _ballot_tick(last: datetime | None) -> datetime | None:
         db.session.remove()
 
 
+def _remedies_tick(last: datetime | None) -> datetime | None:
+    """Every SLA_TICK_SECONDS: one reminder per overdue remedy task, to its owner
+    (services/resolution/remedies.py)."""
+    from portal.services.resolution import remedies
+
+    try:
+        return remedies.tick_if_due(last)
+    except Exception:  # noqa: BLE001 - never let it stop the mail worker; next pass retries
+        db.session.rollback()
+        log.exception("the remedy task tick failed")
+        return last
+    finally:
+        db.session.remove()
+
+
 def _one_pass(limit: int) -> int:
     try:
         return outbox.deliver_due(limit=limit)
@@ -91,16 +106,19 @@ def work(once: bool, interval: float, limit: int) -> None:
     minute close the due ballots and remind their members (`flask ballots tick`)."""
     if once:
         _sla_tick(None)
+        _remedies_tick(None)
         _ballot_tick(None)
         click.echo(f"{_one_pass(limit)} sent.")
         return
     stop = _stop_event()
     click.echo(f"Outbox worker running (every {interval:g} s); Ctrl+C to stop.")
     ticked: datetime | None = None
+    remedies_ticked: datetime | None = None
     ballots_ticked: datetime | None = None
     while not stop.is_set():
         _mail_audit_head()
         ticked = _sla_tick(ticked)
+        remedies_ticked = _remedies_tick(remedies_ticked)
         ballots_ticked = _ballot_tick(ballots_ticked)
         sent = _one_pass(limit)
         if sent:

@@ -90,10 +90,12 @@ ACTION_LABELS = {
     "matter.fees_set": _l("Fees on a matter recorded"),
     "recourse.updated": _l("Recourse text changed"),
     "recourse.added": _l("Recourse text added for a jurisdiction"),
-    "client_answer.accepted": _l("The client accepted the decision"),
-    "client_answer.disputed": _l("The client disputed the decision: negotiation round opened"),
-    "client_answer.no_answer": _l("No answer from the client recorded: the decision stands"),
-    "client_link.reissued": _l("New link to the client's page emailed; earlier links revoked"),
+    "remedies.started": _l("Remedies started: tasks assigned"),
+    "remedies.completed": _l("Remedies carried out: completion notice issued"),
+    "remedy_task.created": _l("Remedy task created"),
+    "remedy_task.reassigned": _l("Remedy task reassigned"),
+    "remedy_task.completed": _l("Remedy task recorded as done"),
+    "remedy_task.reminded": _l("Overdue remedy task reminded"),
     "audit.rekeyed": _l("Audit trail keyed: later events are signed with the firm's key"),
     "audit.head_mailed": _l("Audit trail's newest event emailed to the partners"),
 }
@@ -109,6 +111,7 @@ OBJECT_LABELS = {
     "routing_rule": _l("Routing table row"),
     "rule_article": _l("Rules catalogue entry"),
     "regulatory_period": _l("Regulatory period"),
+    "remedy_task": _l("Remedy task"),
     "recourse_text": _l("Recourse text"),
 }
 

@@ -7,8 +7,10 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from portal.db import db
+from portal.models.resolution import REMEDY_KIND_LABELS
 from portal.security import public, signed_in
 from portal.services import worklist
+from portal.services.resolution import remedies
 from portal.web import page_cache
 
 bp = Blueprint("home", __name__)
@@ -18,8 +20,12 @@ bp = Blueprint("home", __name__)
 @signed_in
 def index():
     def render():
-        work = worklist.for_user(current_user._get_current_object())
-        return render_template("home/index.html", work=work)
+        user = current_user._get_current_object()
+        work = worklist.for_user(user)
+        return render_template("home/index.html", work=work,
+                               remedy_tasks=remedies.my_tasks(user),
+                               overdue_remedies=remedies.overdue_tasks(user),
+                               remedy_labels=REMEDY_KIND_LABELS)
     return page_cache.remember(render)
 
 
