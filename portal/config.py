@@ -100,6 +100,8 @@ class Defaults:
     # The client's page (status, notices, answering the outcome): one link per complaint,
     # sent with every notice; asking for a new one revokes the old.
     CLIENT_LINK_MAX_AGE = timedelta(days=90)
+    # Requests for a new link to the client's page (a lost one), per visitor per hour.
+    LOST_LINK_PER_IP_PER_HOUR = 5
     # Committee members who have not voted are reminded once, this long before the close.
     BALLOT_REMINDER_HOURS = 24
     # After this many working days without the client's answer to an outcome notice, a

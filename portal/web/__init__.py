@@ -9,6 +9,8 @@ from portal.web import (
     auth,
     ballots,
     calendar,
+    client_answers,
+    client_page,
     deadlines,
     decision,
     findings,
@@ -31,6 +33,8 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(area.bp)
     app.register_blueprint(triage.bp)  # triage, closure, withdrawal, conflicts, assignment
     app.register_blueprint(deadlines.bp)  # the clocks: the case file header, pause/resume
+    app.register_blueprint(client_page.bp)  # the client's page (/c/<token>), a lost link
+    app.register_blueprint(client_answers.bp)  # the client's answer on the case file
     app.register_blueprint(ballots.bp)  # committee ballots: votes, recusal, the case file area
     app.register_blueprint(decision.bp)  # the decision, outcome notices, posting, recourse
     app.register_blueprint(remedies.bp)  # remedy tasks: start, reassign, complete, receipts

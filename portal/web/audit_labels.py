@@ -96,6 +96,10 @@ ACTION_LABELS = {
     "remedy_task.reassigned": _l("Remedy task reassigned"),
     "remedy_task.completed": _l("Remedy task recorded as done"),
     "remedy_task.reminded": _l("Overdue remedy task reminded"),
+    "client_answer.accepted": _l("The client accepted the decision"),
+    "client_answer.disputed": _l("The client disputed the decision: negotiation round opened"),
+    "client_answer.no_answer": _l("No answer from the client recorded: the decision stands"),
+    "client_link.reissued": _l("New link to the client's page emailed; earlier links revoked"),
     "audit.rekeyed": _l("Audit trail keyed: later events are signed with the firm's key"),
     "audit.head_mailed": _l("Audit trail's newest event emailed to the partners"),
 }

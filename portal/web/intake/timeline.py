@@ -100,6 +100,7 @@ KIND_LABELS = {
     "progress": _l("Progress notice"),
     "investigation_report": _l("Investigation report"),
     "outcome": _l("Outcome notice"),
+    "client_link": _l("New link to the client's page"),
     "sla_reminder": _l("Deadline reminder"),
     "sla_escalation": _l("Overdue deadline"),
 }
