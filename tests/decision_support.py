@@ -109,7 +109,7 @@ def decide(app, complaint_id: int, by: str = "partner2") -> int:
 
 def issue(app, complaint_id: int, by: str = "partner2"):
     """Issue the outcome notice as the route does (read, render, write); the notice id."""
-    with app.app_context(), app.test_request_context():
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
         complaint = db.session.get(Complaint, complaint_id)
         read = outcome.prepare(person(by), complaint)
         db.session.commit()

@@ -79,7 +79,8 @@ def started(app, complaint_id: int, *, by: str = "partner2",
             owners: dict[str, str] | None = None) -> dict[str, int]:
     """Start the remedies through the service with the defaults (or `owners` by kind); the
     task ids by kind."""
-    with app.app_context(), app.test_request_context(), write_transaction():
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}), \
+            write_transaction():
         complaint = db.session.get(Complaint, complaint_id)
         actor = person(by)
         plans = {}

@@ -43,6 +43,14 @@ from tests.ballot_support import awaiting as awaiting_complaint
 
 
 @pytest.fixture(autouse=True)
+def english_refusals(app):
+    """The services run outside a request here, in the default language; their refusals are
+    read in English (the Chinese ones come from the catalogue)."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+
+
+
+@pytest.fixture(autouse=True)
 def _english(app):
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
 

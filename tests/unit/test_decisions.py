@@ -31,6 +31,14 @@ from tests.decision_support import (
 
 
 @pytest.fixture(autouse=True)
+def english_refusals(app):
+    """The services run outside a request here, in the default language; their refusals are
+    read in English (the Chinese ones come from the catalogue)."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+
+
+
+@pytest.fixture(autouse=True)
 def _english(app):
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
@@ -259,7 +267,7 @@ def test_no_notice_without_recourse_text_in_both_languages(app):
     cid = awaiting(app)
     decide(app, cid)
     set_recourse(app, zh=RECOURSE_ZH, en="   ")
-    with app.app_context(), app.test_request_context(), \
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}), \
             pytest.raises(ResolutionError) as refused:
         outcome.prepare(person("partner2"), db.session.get(Complaint, cid))
     assert "PRC" in refused.value.message and "English" in refused.value.message
@@ -300,7 +308,8 @@ def test_no_email_and_no_address_is_refused_with_why(app):
     cid = awaiting(app, client_email=None, address=None)
     set_recourse(app)
     decide(app, cid)
-    with app.app_context(), app.test_request_context(), pytest.raises(postal.PostError):
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}), \
+            pytest.raises(postal.PostError):
         outcome.prepare(person("partner2"), db.session.get(Complaint, cid))
 
 

@@ -39,6 +39,13 @@ from tests.remedies_support import (
 
 REFUND = completion.Entry(paid_amount="2500", paid_on=None, method="bank_transfer")
 
+@pytest.fixture(autouse=True)
+def english_refusals(app):
+    """The services run outside a request here, in the default language; their refusals are
+    read in English (the Chinese ones come from the catalogue)."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+
+
 
 @pytest.fixture(autouse=True)
 def _english(app):
@@ -61,7 +68,7 @@ def complete(app, complaint_id: int, task_id: int, entry: completion.Entry, *,
              by: str = "investigator", receipt: bytes | None = None,
              version: int | None = None) -> RemedyTask:
     """As the route does: read, render with no transaction open, receive, write."""
-    with app.app_context(), app.test_request_context():
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
         complaint = db.session.get(Complaint, complaint_id)
         read = completion.read(person(by), complaint, task_id, entry)
         db.session.commit()
@@ -137,7 +144,8 @@ def test_an_owner_must_be_able_to_see_the_complaint(app, complaint_id):
 
 def test_reassigning_an_internal_measure_to_a_non_partner_is_refused(app, complaint_id):
     ids = started(app, complaint_id)
-    with app.app_context(), app.test_request_context(), write_transaction():
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}), \
+            write_transaction():
         complaint = db.session.get(Complaint, complaint_id)
         task = db.session.get(RemedyTask, ids["disciplinary"])
         with pytest.raises(ResolutionError):
@@ -196,7 +204,8 @@ def test_a_stale_task_is_refused_with_409(app, complaint_id):
     ids = started(app, complaint_id)
     with app.app_context():
         version = db.session.get(RemedyTask, ids["free_follow_up"]).version
-    with app.app_context(), app.test_request_context(), write_transaction():
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}), \
+            write_transaction():
         complaint = db.session.get(Complaint, complaint_id)
         remedies.reassign(person("partner2"), complaint, ids["free_follow_up"],
                           remedies.Plan(person("committee1").id, clock.today()),
@@ -261,7 +270,7 @@ def test_a_task_that_became_the_last_meanwhile_is_read_again(app, complaint_id):
     ids = started(app, complaint_id)
     complete(app, complaint_id, ids["written_apology"], completion.Entry(letter_text="致歉。"))
     follow_up = completion.Entry(notes="已完成证据整理。")
-    with app.app_context(), app.test_request_context():
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
         complaint = db.session.get(Complaint, complaint_id)
         read = completion.read(person("investigator"), complaint, ids["free_follow_up"],
                                follow_up)
@@ -269,7 +278,7 @@ def test_a_task_that_became_the_last_meanwhile_is_read_again(app, complaint_id):
         assert read.completion is None  # the refund was still open
         rendered = completion.render_documents(read, app.config)
     complete(app, complaint_id, ids["partial_refund"], _refund(), receipt=PNG)
-    with app.app_context(), app.test_request_context():
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
         begin_write()
         complaint = db.session.get(Complaint, complaint_id)
         task = db.session.get(RemedyTask, ids["free_follow_up"])
@@ -333,16 +342,17 @@ def test_a_new_due_date_earns_a_new_reminder_and_a_done_task_none(app, complaint
     set_due(app, ids["free_follow_up"], clock.today() - timedelta(days=1))
     set_due(app, ids["partial_refund"], clock.today() - timedelta(days=1))
     complete(app, complaint_id, ids["partial_refund"], _refund(), receipt=PNG)
-    with app.app_context(), app.test_request_context():
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
         assert remedies.tick() == 1
-    with app.app_context(), app.test_request_context(), write_transaction():
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}), \
+            write_transaction():
         complaint = db.session.get(Complaint, complaint_id)
         task = db.session.get(RemedyTask, ids["free_follow_up"])
         remedies.reassign(person("partner2"), complaint, task.id,
                           remedies.Plan(task.owner_id, clock.today()),
                           expected_version=task.version)
     set_due(app, ids["free_follow_up"], clock.today() - timedelta(days=1))
-    with app.app_context(), app.test_request_context():
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
         assert remedies.tick() == 1
         assert remedies.tick() == 0
 
