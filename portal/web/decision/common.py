@@ -33,6 +33,10 @@ class FormState:
     def add(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(str(message))
 
+    @property
+    def refused(self) -> bool:
+        return bool(self.errors or self.conflict or self.error)
+
 
 def text(name: str) -> str:
     return request.form.get(name, "")

@@ -3,32 +3,15 @@ version it was loaded with (kept after a 409, so that a reload is needed)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 
 from flask import request
 from flask_babel import gettext as _
 
-from portal.services.intake.errors import ConflictError, IntakeError
+from portal.web.decision.common import FormState
+from portal.web.decision.common import refused_state as refused
 
-
-@dataclass
-class FormState:
-    values: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    conflict: str | None = None
-    error: str | None = None
-    version: int | None = None
-
-    def value(self, name: str, default: object = "") -> str:
-        return self.values.get(name, "" if default is None else str(default))
-
-    def add(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(str(message))
-
-    @property
-    def refused(self) -> bool:
-        return bool(self.errors or self.conflict or self.error)
+__all__ = ["FormState", "posted_date", "posted_id", "refused", "text"]
 
 
 def text(name: str, state: FormState) -> str:
@@ -60,14 +43,3 @@ def posted_date(name: str, state: FormState) -> date | None:
         return None
 
 
-def refused(state: FormState, error: Exception) -> FormState:
-    """A 409 above the form, a rule beside the fields it names, anything else above."""
-    if isinstance(error, ConflictError):
-        state.conflict = error.message
-    elif isinstance(error, IntakeError) and error.errors:
-        for name, messages in error.errors.items():
-            for message in messages:
-                state.add(name, message)
-    else:
-        state.error = str(error)
-    return state
