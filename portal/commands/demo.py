@@ -12,6 +12,7 @@ from portal import clock
 from portal.commands import refuse_in_production
 from portal.db import write_transaction
 from portal.demo import ACCOUNTS, demo_password, seed
+from portal.demo_cases import seed_committee_case
 from portal.demo_complaints import seed_complaints
 
 cli = AppGroup("demo", help="Demonstration data.")
@@ -31,6 +32,9 @@ def seed_command(complaints: int, random_seed: int) -> None:
     with write_transaction():
         created = seed(password)
     click.echo("Demo data created." if created else "Demo data already present; nothing changed.")
+    if created:
+        reference = seed_committee_case()
+        click.echo(f"{reference} awaits the committee's vote (sign in as committee1).")
     click.echo(f"Demo accounts (password: {password}):")
     for username, name, _email, _dept, roles, _title in ACCOUNTS:
         click.echo(f"  {username:<14} {name}  {', '.join(sorted(r.value for r in roles))}")

@@ -44,9 +44,6 @@ CLIENT_EMAIL = "li.ming.walk@example.com"
 INTERNAL_NOTE = "内部批评：王磊未按时回复委托人"
 SUMMARY_ZH = "经核查，王律师确有三次未按约定时间回复您的询问，本所对此深表歉意。"
 REVISED_ZH = "经与您沟通，本所同意将退费提高至人民币三千元，并书面致歉。"
-RECOURSE_ZH = "如您对本所的答复仍不满意，可以向上海市律师协会投诉（电话 021-6418 8000）。"
-RECOURSE_EN = ("If you are still not satisfied, you may complain to the Shanghai Bar "
-               "Association (+86 21 6418 8000).")
 DISPUTE_ZH = "退费金额太少，律师的拖延让我多付了差旅费。"
 
 
@@ -191,32 +188,8 @@ def _decide_and_issue(page: Page) -> None:
     record.get_by_role("button", name="Record the decision").click()
     expect(page.locator("#decision-1")).to_be_visible()
     check_page(page)
-    issue = page.locator("#decision-issue")
-    if issue.get_by_role("link", name="Recourse texts").count():
-        # Refused while the routes of recourse are empty; the partner fills them in.
-        issue.get_by_role("button", name="Issue the notice").click()
-        expect(page.locator("#decision-issue .alert-error")).to_contain_text("cannot be issued")
-        _fill_recourse(page)
-        page.goto(f"/complaints/{REFERENCE}")
     page.locator("#decision-issue").get_by_role("button", name="Issue the notice").click()
     expect(page.locator("#decision-notices")).to_contain_text("Version 1")
-
-
-def _fill_recourse(page: Page) -> None:
-    page.locator("#decision-issue").get_by_role("link", name="Recourse texts").click()
-    existing = page.locator("#recourse-PRC")
-    if existing.count():
-        existing.get_by_label("In Chinese").fill(RECOURSE_ZH)
-        existing.get_by_label("In English").fill(RECOURSE_EN)
-        existing.get_by_role("button", name="Save PRC").click()
-    else:
-        added = page.locator("section", has=page.locator("#recourse-add-h"))
-        added.get_by_label("Jurisdiction code").fill("PRC")
-        added.get_by_label("In Chinese").fill(RECOURSE_ZH)
-        added.get_by_label("In English").fill(RECOURSE_EN)
-        added.get_by_role("button", name="Add").click()
-    expect(page.locator("#recourse-PRC")).to_contain_text("Complete")
-    check_page(page)
 
 
 def _notice_says(message, tmp_path: Path, *expected: str) -> str:
@@ -342,7 +315,7 @@ def test_a_ballot_runs_to_its_close_and_the_outcome_is_answered_and_carried_out(
     first = _deliver(live_server, smtp, 1)
     assert len(first) == 1
     _notice_says(first[0], tmp_path, SUMMARY_ZH, "Outcome", "Written apology", "2,000.00",
-                 "律师协会", "Shanghai Bar Association")
+                 "律师协会", "12348", "lawyers' association")
     _client_answers(browser, live_server, _client_link(first[0]), "disputed", DISPUTE_ZH)
 
     _negotiate(page)

@@ -160,6 +160,7 @@ def test_a_refund_above_the_fees_paid_is_refused_and_says_why(client, auth, app)
 
 
 def test_a_notice_without_recourse_text_is_refused_with_the_reason(client, auth, app):
+    set_recourse(app, zh="", en="")  # as a database whose seeded texts were never filled in
     cid = awaiting(app)
     decide(app, cid)
     login(auth, "partner2")

@@ -114,3 +114,15 @@ def add(actor: User, jurisdiction: str, *, text_zh: str, text_en: str) -> Recour
     audit.record("recourse.added", actor=actor, object_type="recourse_text", object_id=code,
                  details={"jurisdiction": code, "version": row.version})
     return row
+
+
+def seed_defaults() -> int:
+    """Add the seeded jurisdictions a database lacks (made without the migration); returns how
+    many. Texts already there, edited or not, are left alone."""
+    from portal.services.resolution.recourse_seed import RECOURSE_SEED
+
+    present = set(db.session.scalars(select(RecourseText.jurisdiction)))
+    missing = [RecourseText(jurisdiction=code, text_zh=zh, text_en=en)
+               for code, (zh, en) in RECOURSE_SEED.items() if code not in present]
+    db.session.add_all(missing)
+    return len(missing)
