@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 import click
@@ -39,45 +40,27 @@ def _mail_audit_head() -> None:
         log.exception("could not queue the daily audit head email")
 
 
-def _sla_tick(last: datetime | None) -> datetime | None:
-    """Every SLA_TICK_SECONDS: deadline reminders and escalations (services/sla.py)."""
+Tick = Callable[[datetime | None], datetime | None]
+
+
+def _ticks() -> dict[str, Tick]:
+    """The periodic jobs run between passes, each deciding from its last run whether it is due:
+    deadline reminders and escalations (services/sla.py, every SLA_TICK_SECONDS), overdue
+    remedy tasks (services/resolution/remedies.py, the same), ballots closing and their
+    reminder (services/resolution/closing.py, every minute)."""
     from portal.services import sla
+    from portal.services.resolution import closing, remedies
 
+    return {"deadline": sla.tick_if_due, "remedy task": remedies.tick_if_due,
+            "ballot": closing.tick_if_due}
+
+
+def _tick(name: str, tick_if_due: Tick, last: datetime | None) -> datetime | None:
     try:
-        return sla.tick_if_due(last)
+        return tick_if_due(last)
     except Exception:  # noqa: BLE001 - never let it stop the mail worker; next pass retries
         db.session.rollback()
-        log.exception("the deadline tick failed")
-        return last
-    finally:
-        db.session.remove()
-
-
-def _ballot_tick(last: datetime | None) -> datetime | None:
-    """Every minute: close the ballots whose time is up, and the one reminder before the close
-    (services/resolution/closing.py; `flask ballots tick`)."""
-    from portal.services.resolution import closing
-
-    try:
-        return closing.tick_if_due(last)
-    except Exception:  # noqa: BLE001 - never let it stop the mail worker; next pass retries
-        db.session.rollback()
-        log.exception("the ballot tick failed")
-        return last
-    finally:
-        db.session.remove()
-
-
-def _remedies_tick(last: datetime | None) -> datetime | None:
-    """Every SLA_TICK_SECONDS: one reminder per overdue remedy task, to its owner
-    (services/resolution/remedies.py)."""
-    from portal.services.resolution import remedies
-
-    try:
-        return remedies.tick_if_due(last)
-    except Exception:  # noqa: BLE001 - never let it stop the mail worker; next pass retries
-        db.session.rollback()
-        log.exception("the remedy task tick failed")
+        log.exception("the %s tick failed", name)
         return last
     finally:
         db.session.remove()
@@ -104,22 +87,19 @@ def work(once: bool, interval: float, limit: int) -> None:
     """Send due messages (retries with backoff; dead after OUTBOX_MAX_ATTEMPTS), every
     SLA_TICK_SECONDS queue the deadline reminders and escalations (`flask sla tick`), and every
     minute close the due ballots and remind their members (`flask ballots tick`)."""
+    ticks = _ticks()
     if once:
-        _sla_tick(None)
-        _remedies_tick(None)
-        _ballot_tick(None)
+        for name, tick_if_due in ticks.items():
+            _tick(name, tick_if_due, None)
         click.echo(f"{_one_pass(limit)} sent.")
         return
     stop = _stop_event()
     click.echo(f"Outbox worker running (every {interval:g} s); Ctrl+C to stop.")
-    ticked: datetime | None = None
-    remedies_ticked: datetime | None = None
-    ballots_ticked: datetime | None = None
+    last_run: dict[str, datetime | None] = dict.fromkeys(ticks)
     while not stop.is_set():
         _mail_audit_head()
-        ticked = _sla_tick(ticked)
-        remedies_ticked = _remedies_tick(remedies_ticked)
-        ballots_ticked = _ballot_tick(ballots_ticked)
+        for name, tick_if_due in ticks.items():
+            last_run[name] = _tick(name, tick_if_due, last_run[name])
         sent = _one_pass(limit)
         if sent:
             click.echo(f"{sent} sent.")
