@@ -84,6 +84,7 @@ def _pybabel(*args: str) -> None:
 def translate_update() -> None:
     """Extract strings into messages.pot and merge them into every catalogue."""
     _pybabel("extract", "-F", "translations/babel.cfg", "-k", "_l", "-k", "lazy_gettext",
+             "-k", "lazy_pgettext:1c,2",
              "--no-location", "--sort-output", "-o", "translations/messages.pot", ".")
     _pybabel("update", "-i", "translations/messages.pot", "-d", "translations",
              "--no-fuzzy-matching")
@@ -125,11 +126,13 @@ def register_cli(app: Flask) -> None:
         mailsink,
         notices,
         outbox,
+        redact,
         sla,
         users,
     )
 
-    for area in (demo, complaints, outbox, notices, calendar, mailsink, users, sla, ballots):
+    for area in (demo, complaints, outbox, notices, calendar, mailsink, users, sla, ballots,
+                 redact):
         app.cli.add_command(area.cli)
 
 

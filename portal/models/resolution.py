@@ -9,6 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -215,9 +216,9 @@ class VoteChoice(StrEnum):
 
 
 VOTE_LABELS = {
-    VoteChoice.APPROVE: _l("Approve"),
-    VoteChoice.OBJECT: _l("Object"),
-    VoteChoice.ABSTAIN: _l("Abstain"),
+    VoteChoice.APPROVE: lazy_pgettext("vote", "Approve"),  # 赞成, not the approvals' 批准
+    VoteChoice.OBJECT: lazy_pgettext("vote", "Object"),
+    VoteChoice.ABSTAIN: lazy_pgettext("vote", "Abstain"),
 }
 
 

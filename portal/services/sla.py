@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, select, update
 from portal import clock
 from portal.db import db, write_transaction
 from portal.formatting import format_day
+from portal.links import email_link
 from portal.models.complaint import Complaint
 from portal.models.deadline import DEADLINE_LABELS, Deadline
 from portal.models.user import Role, User, UserRole
@@ -137,9 +138,8 @@ def _escalate(deadline: Deadline, complaint: Complaint) -> None:
 
 
 def case_link(reference: str) -> str | None:
-    """The case file's address for an email, when the portal's public address is known."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    return f"{base.rstrip('/')}/complaints/{reference}" if base else None
+    """The case file's address for an email, when the portal's address is known."""
+    return email_link("intake.show", key=reference)
 
 
 def _queue(user: User, deadline: Deadline, complaint: Complaint, kind: str) -> None:

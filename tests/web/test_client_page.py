@@ -251,3 +251,22 @@ def test_reception_cannot_record_no_answer_and_others_cannot_record_at_all(app, 
     assert client.post(f"{CASE}/client-answer", data={**data, "kind": "accepted",
                                                       "method": "phone"}).status_code == 403
     assert answers_of(app, cid) == []
+
+
+def test_an_answer_on_the_page_is_emailed_to_the_deciding_partner_and_the_handler(app, client):
+    from portal.models.outbox import OutboxMessage
+
+    cid = outcome_sent(app)
+    with app.app_context():
+        before = db.session.scalar(select(OutboxMessage.id).order_by(
+            OutboxMessage.id.desc()).limit(1)) or 0
+    url = page_url(app, cid)
+    reason = "退费太少，律师的拖延让我多付了差旅费。"
+    assert answer(client, url, "disputed", reason, decision_id(app, cid)).status_code == 303
+    with app.app_context():
+        sent = list(db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id > before, OutboxMessage.kind == "client_answered")))
+        recipients = sorted(m.recipient for m in sent)
+        assert recipients == sorted({"liu.huimin@firm.example", "zhou.jianguo@firm.example"})
+        assert all(REFERENCE in m.subject and m.complaint_id == cid for m in sent)
+        assert all(reason not in m.body_text for m in sent)  # the reason stays in the portal

@@ -1,5 +1,8 @@
 """The client's answer to the outcome: outcome_sent -> accepted | disputed.
 
+An answer given on the page is emailed to the partner who decided and to the handler
+(answer_mail.py).
+
 The client answers on their page (method "link"); intake staff or a partner record an answer
 the client gave by phone, by post or in person, with who recorded it; a partner records "no
 answer" once the day the answer was due has passed, and the remedies then proceed (state
@@ -32,6 +35,7 @@ from portal.models.resolution import (
 from portal.models.user import Role, User
 from portal.services import audit
 from portal.services.intake.errors import ConflictError
+from portal.services.resolution import answer_mail
 from portal.services.resolution.common import ResolutionError, check_version, text_of
 
 REASON_MAX = 4000
@@ -129,8 +133,10 @@ def answer_on_page(complaint: Complaint, *, decision_id: int | None, kind: str |
     _lock(complaint)
     decision = _decision(complaint, decision_id)
     given = _kind(kind)
-    return _record(complaint, decision, given, AnswerMethod.LINK, _reason(given, reason),
-                   actor=None)
+    answer = _record(complaint, decision, given, AnswerMethod.LINK, _reason(given, reason),
+                     actor=None)
+    answer_mail.tell_staff(complaint, decision, answer)
+    return answer
 
 
 def record_for_client(actor: User, complaint: Complaint, *, decision_id: int | None,

@@ -10,11 +10,12 @@ import secrets
 from datetime import timedelta
 from enum import StrEnum
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal.clock import ClockSigner
 from portal.db import db
+from portal.links import external_url
 from portal.models.complaint import Complaint
 
 CLIENT_LINK_SALT = "redress.resolution.client-page.v1"
@@ -56,11 +57,7 @@ def token_for(complaint: Complaint, key: str | None = None) -> str:
 
 def page_url(complaint: Complaint, key: str | None = None) -> str:
     """The absolute address of the client's page (PUBLIC_BASE_URL when set)."""
-    token = token_for(complaint, key)
-    path = url_for("client_page.page", token=token)
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    return f"{base}{path}" if base else url_for("client_page.page", token=token,
-                                                _external=True)
+    return external_url("client_page.page", token=token_for(complaint, key))
 
 
 def check(token: str) -> tuple[ClientLinkStatus, Complaint | None]:

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -35,6 +35,7 @@ from sqlalchemy import func, select, update
 from portal import clock
 from portal.db import db, write_transaction
 from portal.formatting import format_moment
+from portal.links import email_link
 from portal.models.complaint import Complaint
 from portal.models.resolution import (
     Ballot,
@@ -208,12 +209,7 @@ def close_if_all_voted(ballot: Ballot, actor: User | None) -> bool:
 
 def ballot_link(ballot_id: int) -> str | None:
     """The ballot page's address for an email: PUBLIC_BASE_URL, else the request's host."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return f"{base.rstrip('/')}/ballots/{ballot_id}"
-    if has_request_context():
-        return url_for("ballots.show", ballot_id=ballot_id, _external=True)
-    return None
+    return email_link("ballots.show", ballot_id=ballot_id)
 
 
 def mail_members(ballot: Ballot, members: Iterable[BallotMember], kind: str,

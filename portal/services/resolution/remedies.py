@@ -34,6 +34,7 @@ from sqlalchemy.orm import joinedload
 from portal import clock
 from portal.db import db, write_transaction
 from portal.formatting import format_day
+from portal.links import email_link
 from portal.models.complaint import Complaint, Evidence, State
 from portal.models.resolution import (
     INTERNAL_REMEDIES,
@@ -449,8 +450,7 @@ def _recipients(complaint: Complaint, task: RemedyTask) -> list[User]:
 
 
 def case_link(reference: str) -> str | None:
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    return f"{base.rstrip('/')}/complaints/{reference}#area-remedies" if base else None
+    return email_link("intake.show", key=reference, anchor="area-remedies")
 
 
 def _queue_reminder(user: User, task: RemedyTask, complaint: Complaint) -> None:

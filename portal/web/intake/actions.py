@@ -3,10 +3,11 @@ override, verification of an online submission, registration, an email sent agai
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, url_for
+from flask import Response, abort, current_app, flash, redirect
 from flask_babel import gettext as _
 
 from portal.formatting import format_day
+from portal.links import external_url
 from portal.models.complaint import Complaint
 from portal.models.user import Role
 from portal.security import require, roles
@@ -117,11 +118,7 @@ def _action_response(complaint: Complaint, *, status: int = 200, note: str | Non
 
 
 def _link_url(token: str) -> str:
-    # Behind a proxy the Host header is the proxy's business: the configured address wins.
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("readback.confirm", token=token)
-    return url_for("readback.confirm", token=token, _external=True)
+    return external_url("readback.confirm", token=token)
 
 
 @bp.route("/complaints/<key>/confirmation-link", methods=["POST"])

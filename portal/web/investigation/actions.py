@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Response, current_app, flash, request, url_for
+from flask import Response, current_app, flash, request
 from flask_babel import gettext as _
 
+from portal.links import external_url
 from portal.request_bodies import body_too_large, shows_oversize_body
 from portal.security import signed_in
 from portal.services import evidence as evidence_service
@@ -96,11 +97,7 @@ def _attachments_error(error: IntakeError) -> IntakeError:
 
 
 def _reply_link(token: str) -> str:
-    # Behind a proxy the Host header is the proxy's business: the configured address wins.
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("investigation.reply", token=token)
-    return url_for("investigation.reply", token=token, _external=True)
+    return external_url("investigation.reply", token=token)
 
 
 @bp.route("/complaints/<key>/investigation/replies", methods=["POST"])

@@ -6,10 +6,11 @@ inside the area answers the area."""
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, request, url_for
+from flask import Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
+from portal.links import external_url
 from portal.models.complaint import Complaint
 from portal.models.user import Role
 from portal.security import require, roles
@@ -259,10 +260,7 @@ def declare_conflict(key: str):
 def _workspace_url(complaint: Complaint) -> str:
     """Where an assignee starts: the investigator's workspace, which every assignee may open
     (the case file's page is for intake staff and partners)."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("investigation.workspace", key=complaint.label)
-    return url_for("investigation.workspace", key=complaint.label, _external=True)
+    return external_url("investigation.workspace", key=complaint.label)
 
 
 @bp.route("/complaints/<key>/assignment", methods=["POST"])

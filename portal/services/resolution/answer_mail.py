@@ -1,0 +1,60 @@
+"""Tell the staff when the client answers the outcome on their page: the partner who recorded
+the decision and the complaint's handler, each once, if they may still see the complaint.
+The email says what the answer is and where to read it; the client's reason stays in the
+portal."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from portal.links import email_link
+from portal.models.complaint import Complaint
+from portal.models.resolution import AnswerKind, ClientAnswer, Decision
+from portal.models.user import User
+from portal.services import outbox
+
+MAIL_KIND = "client_answered"
+log = logging.getLogger("portal.resolution")
+
+
+def _recipients(complaint: Complaint, decision: Decision) -> list[User]:
+    people = [decision.decided_by, complaint.handler]
+    chosen: dict[int, User] = {}
+    for user in people:
+        if user is not None and user.active and user.email and complaint.can_view(user):
+            chosen.setdefault(user.id, user)
+    return list(chosen.values())
+
+
+def tell_staff(complaint: Complaint, decision: Decision, answer: ClientAnswer) -> int:
+    """Queue the notice to each recipient; returns how many were queued."""
+    disputed = answer.kind == AnswerKind.DISPUTED.value
+    link = email_link("intake.show", key=complaint.label, anchor="area-decision")
+    queued = 0
+    for user in _recipients(complaint, decision):
+        with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            if disputed:
+                subject = _("Complaint %(reference)s: the client is not satisfied with "
+                            "decision %(number)s", reference=complaint.label,
+                            number=decision.number)
+            else:
+                subject = _("Complaint %(reference)s: the client accepted decision "
+                            "%(number)s", reference=complaint.label, number=decision.number)
+            context = {"user": user, "reference": complaint.label, "link": link,
+                       "number": decision.number, "disputed": disputed, "subject": subject}
+            try:
+                outbox.queue(kind=MAIL_KIND, recipient=user.email, recipient_name=user.name,
+                             subject=subject, complaint=complaint,
+                             body_text=render_template("emails/client_answered.txt", **context),
+                             body_html=render_template("emails/client_answered.html",
+                                                       **context))
+            except outbox.OutboxError:  # an address the outbox refuses: logged, not retried
+                log.exception("complaint %s: no answer notice for user %s", complaint.id,
+                              user.id)
+                continue
+        queued += 1
+    return queued
