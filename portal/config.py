@@ -107,6 +107,8 @@ class Defaults:
     # After this many working days without the client's answer to an outcome notice, a
     # partner may record "no answer" and the remedies proceed.
     OUTCOME_ANSWER_WORKING_DAYS = 15
+    # A bulletin drafted by one partner is published by another (the drafter cannot).
+    BULLETIN_SECOND_PARTNER = False
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_BACKOFF_SECONDS = 30
     OUTBOX_SENDING_TIMEOUT_SECONDS = 600  # a message 'sending' for longer is claimed again

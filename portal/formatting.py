@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from babel import Locale
 from babel.dates import format_date as babel_date
+from babel.dates import format_skeleton
 from babel.dates import format_time as babel_time
 from babel.units import format_unit
 from flask_babel import get_locale, to_user_timezone
@@ -39,6 +40,13 @@ def format_day(value: date | datetime | None, fmt: str = "medium") -> str:
         value = to_user_timezone(value).date()
     return babel_date(value, "long" if fmt == "long" else "full" if fmt == "full" else "medium",
                       locale=display_locale())
+
+
+def format_month(value: date | None) -> str:
+    """A month: 2026年3月 / March 2026 (bulletins keep no finer date)."""
+    if value is None:
+        return ""
+    return format_skeleton("yMMMM", value, locale=display_locale())
 
 
 def format_moment(value: datetime | None, fmt: str = "medium") -> str:

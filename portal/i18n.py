@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from portal.extensions import babel
-from portal.formatting import format_day, format_moment, format_size
+from portal.formatting import format_day, format_moment, format_month, format_size
 from portal.locales import DEFAULT_LOCALE, LANGUAGE_NAMES, html_lang, language_of, locale_of
 
 
@@ -59,5 +59,6 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["join_list"] = join_list
     # One spelling of dates per locale on every page (portal/formatting.py).
     app.jinja_env.filters["date"] = format_day
+    app.jinja_env.filters["month"] = format_month
     app.jinja_env.filters["datetime"] = format_moment
     app.jinja_env.filters["filesize"] = format_size

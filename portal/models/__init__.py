@@ -2,6 +2,7 @@
 
 from portal.models.access_request import AccessRequest, AccessRequestKind, AccessRequestStatus
 from portal.models.audit import AuditEvent
+from portal.models.bulletin import Bulletin, BulletinStatus
 from portal.models.calendar import CalendarOverride, ConfirmedYear
 from portal.models.complaint import (
     Channel,
@@ -48,6 +49,8 @@ from portal.models.resolution import (
 from portal.models.user import Department, LoginAttempt, Role, User, UserAlias, UserRole
 
 __all__ = [
+    "Bulletin",
+    "BulletinStatus",
     "Ballot",
     "BallotMember",
     "BallotProposal",

@@ -8,6 +8,7 @@ from portal.web import (
     admin,
     auth,
     ballots,
+    bulletins,
     calendar,
     client_answers,
     client_page,
@@ -38,3 +39,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ballots.bp)  # committee ballots: votes, recusal, the case file area
     app.register_blueprint(decision.bp)  # the decision, outcome notices, posting, recourse
     app.register_blueprint(remedies.bp)  # remedy tasks: start, reassign, complete, receipts
+    app.register_blueprint(bulletins.bp)  # the bulletin board, drafting and review
