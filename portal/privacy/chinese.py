@@ -65,6 +65,10 @@ NAME_FOLLOWERS = words(
 # Characters that start the next word after a title even when jieba joins them to it
 # (陈总和蒋女士 is segmented 陈/总和/蒋女士): a title ending before one of them is whole.
 NEXT_WORD_CHARS = frozenset("和说的也在是让要会对把被给跟与及还又就都称表已")
+# Words before an ordinary word used as a word, not as a name: 并不高明, 什么金山银山, 性格文静.
+WORD_USE_BEFORE = words(
+    "不 并不 很 非常 十分 更 最 太 挺 比较 相当 特别 真 多么 如此 那么 这么 什么 颇 极 较 更加 "
+    "越发 有点 有些 性格 性情 为人 脾气 手段 做法 办法 水平 技术 医术 一片 一场 一幅")
 # jieba tags of words that cannot start a name (prepositions, conjunctions, pronouns, ...).
 FUNCTION_TAGS = words(
     "p c r u uj ul uz ud ug uv y e o x m q f d v vn ad an")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from portal.privacy.addresses import address_spans
+from portal.privacy.aliases import alias_spans
 from portal.privacy.dates import date_spans
 from portal.privacy.labels import entity_label, kind_label
+from portal.privacy.latin_people import latin_people
 from portal.privacy.model import MAX_CHARS, Party, Redaction, Replacement, TextTooLong
 from portal.privacy.names import PartyNames, party_names
 from portal.privacy.organisations import found_organisations, organisation_spans
 from portal.privacy.patterns import structured_spans
-from portal.privacy.people import chinese_people, latin_people
+from portal.privacy.people import chinese_people
 from portal.privacy.recorded import detail_spans, name_spans
 from portal.privacy.segmentation import segment
 from portal.privacy.spans import Span
@@ -42,6 +46,9 @@ def redact(text: str, parties: Sequence[Party] = (), *, language: str | None = N
         *date_spans(folded),
     ]
     chosen = settle_overlaps(spans)
+    aliases = alias_spans(folded, chosen)
+    if aliases:
+        chosen = settle_overlaps(spans + aliases)
     _identify(chosen, names)
     return _build(text, chosen, language)
 
@@ -65,6 +72,7 @@ def settle_overlaps(spans: list[Span]) -> list[Span]:
     """
     chosen: list[Span] = []
     starts: list[int] = []
+    spans = [replace(span) for span in spans]  # merging widens spans: keep the callers' own
     for span in sorted(spans, key=lambda s: (-s.length, -s.rank, s.start)):
         if span.length <= 0:
             continue
@@ -94,6 +102,10 @@ def settle_overlaps(spans: list[Span]) -> list[Span]:
 def _identify(spans: list[Span], names: PartyNames) -> None:
     """Give every person or organisation span its entity and role."""
     for span in spans:
+        if span.entity.startswith("org:") and span.entity not in names.roles:
+            # Hangzhou Yunfan Data Technology Co., Ltd. is the recorded 杭州云帆数据科技
+            brand = next((w for w in re.findall(r"[a-z]+", span.entity) if w in names.brands), "")
+            span.entity = names.brands.get(brand, span.entity)
         if span.entity:
             span.entity = names.aliases.get(span.entity, span.entity)
             span.role = names.roles.get(span.entity, span.role)

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 from portal.privacy.chinese import COMPOUND_SURNAMES, SURNAMES, is_cjk, surname_of
 from portal.privacy.model import Party
-from portal.privacy.organisations import EN_FORMS, ZH_FORMS, organisation_key, role_of, short_forms
+from portal.privacy.organisations import (
+    EN_FORMS,
+    ZH_FORMS,
+    brand_pinyin,
+    organisation_key,
+    role_of,
+    short_forms,
+)
 from portal.privacy.pinyin import (
     ENGLISH_WORDS,
     given_spellings,
@@ -49,6 +56,8 @@ class PartyNames:
     latin_surnames: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     # Keys the finders give a recorded party or organisation (found:xu:jianhua, org:某某科技).
     aliases: dict[str, str] = field(default_factory=dict)
+    # A Chinese firm's brand in pinyin (yunfan) -> the firm, to know its English name.
+    brands: dict[str, str] = field(default_factory=dict)
 
     def add_latin(self, pattern: str, key: str, entity: str) -> None:
         self.latin_patterns.add(pattern)
@@ -87,6 +96,10 @@ def _is_organisation(name: str) -> bool:
 
 
 def _add_organisation(names: PartyNames, name: str, entity: str) -> None:
+    brand = brand_pinyin(name)
+    if brand:
+        names.brands[brand.lower()] = entity
+        names.add_capitalised([brand.lower()], brand.lower(), entity)
     for form in short_forms(name):
         if any(is_cjk(char) for char in form):
             names.cjk[form].add(entity)

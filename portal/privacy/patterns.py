@@ -34,8 +34,8 @@ PASSPORT = re.compile(
     _NOT_ALNUM_BEFORE + r"(?:E[A-HJ-NP-Z]\d{7}|[EGDSPKH]\d{8}|[EG]\s\d{4}\s?\d{4})"
     + _NOT_ALNUM_AFTER)
 WECHAT = re.compile(
-    r"(?i:(?<![A-Za-z])(?:微信号?|weixin|wechat|wx|vx|v信)\s*(?:号|id|账号|号码)?\s*"
-    r"(?:[:是为]|is)?\s*)(?P<value>[A-Za-z][-_A-Za-z0-9]{5,19})" + _NOT_ALNUM_AFTER)
+    r"(?i:(?<![A-Za-z])(?:微信号?|weixin|wechat|wx|vx|v信)(?:\s|[(:]|id\b|号码?|账号|is\b|是|为){0,5})"
+    r"(?P<value>[A-Za-z][-_A-Za-z0-9]{5,19})" + _NOT_ALNUM_AFTER)
 WECHAT_WXID = re.compile(r"(?<![A-Za-z0-9_])wxid_[A-Za-z0-9]{4,30}" + _NOT_ALNUM_AFTER)
 
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼兵"

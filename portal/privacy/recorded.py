@@ -11,9 +11,10 @@ from portal.privacy.chinese import DIMINUTIVE_WORDS, HONORIFICS, ROLE_HINTS
 from portal.privacy.model import Party
 from portal.privacy.names import TITLE_ROLES, TITLES, PartyNames, letters_key
 from portal.privacy.patterns import digits
-from portal.privacy.segmentation import Segmentation
+from portal.privacy.segmentation import Segmentation, dictionary_tag
 from portal.privacy.spans import RECORDED, Span
 from portal.privacy.text import fold_width
+from portal.privacy.word_use import is_ordinary_word, used_as_word
 
 _HONORIFIC = "|".join(HONORIFICS)
 
@@ -30,6 +31,9 @@ def name_spans(text: str, segmentation: Segmentation, names: PartyNames) -> list
             + f")(?:{_HONORIFIC})?")
         for match in chinese.finditer(text):
             key = re.sub(r"\s", "", match.group("core"))
+            if match.end() == match.end("core") and is_ordinary_word(key) \
+                    and used_as_word(segmentation, match.start(), match.end()):
+                continue
             spans.append(_span(match.start(), match.end(), names.cjk[key], names))
     if names.surnames:
         spans += _surname_spans(text, segmentation, names)
@@ -49,27 +53,47 @@ def name_spans(text: str, segmentation: Segmentation, names: PartyNames) -> list
             for alternative in (re.escape(spelling.capitalize()), re.escape(spelling.upper())))
         titled = re.compile(rf"(?<![A-Za-z])(?P<title>(?i:{TITLES}))\.?\s+(?P<core>{surnames})"
                             r"(?![A-Za-z])")
-        for match in titled.finditer(text):
+        # "He lawyer", "Wang laoshi": the title after the surname, as Chinese puts it
+        after = re.compile(rf"(?<![A-Za-z])(?P<core>{surnames})\s+(?P<title>(?i:lawyer|laoshi|"
+                           r"lvshi|zong|jingli))(?![A-Za-z])")
+        for match in (*titled.finditer(text), *after.finditer(text)):
             entities = names.latin_surnames[match.group("core").lower()]
             hint = TITLE_ROLES.get(match.group("title").lower(), "")
+            hint = "lawyer" if match.group("title").lower() in ("lvshi", "lawyer") else hint
             spans.append(_span(match.start(), match.end(), entities, names, hint))
     return spans
 
 
 def _surname_spans(text: str, segmentation: Segmentation, names: PartyNames) -> list[Span]:
-    """王先生, 王律师, 小王, 老王, 王某: a recorded surname with a title, at word boundaries."""
+    """王先生, 王律师, 小王, 老王: a recorded surname with a title. Whatever comes before it
+    (调解后江律师), unless the surname ends a word (对方律师); a one-character title must end
+    a word (王总, not 王总结)."""
     surnames = _alternatives(map(re.escape, names.surnames))
     pattern = re.compile(rf"[小老](?P<small>{surnames})|(?P<surname>{surnames})"
-                         rf"(?P<title>{_HONORIFIC}|某某|某)")
+                         rf"(?P<title>{_HONORIFIC})")
     spans = []
     for match in pattern.finditer(text):
         start, end = match.span()
-        if not segmentation.is_word(text, start, end) or match.group() in DIMINUTIVE_WORDS:
-            continue
+        if match.group("small"):
+            if not segmentation.is_word(text, start, end) or match.group() in DIMINUTIVE_WORDS:
+                continue
+        else:
+            cut_title = len(match.group("title")) == 1 and not segmentation.ends_word(text, end)
+            if cut_title or _ends_a_word(segmentation, start, match.end("surname")):
+                continue
         surname = match.group("small") or match.group("surname")
         hint = ROLE_HINTS.get(match.group("title") or "", "")
         spans.append(_span(start, end, names.surnames[surname], names, hint))
     return spans
+
+
+def _ends_a_word(segmentation: Segmentation, start: int, end: int) -> bool:
+    """The surname is the end of a dictionary word (对方); jieba's guesses (后江) do not count."""
+    index = segmentation.index_containing(start)
+    if index is None or segmentation.tokens[index].start == start:
+        return False
+    token = segmentation.tokens[index]
+    return token.end == end and bool(dictionary_tag(token.word))
 
 
 def _span(start: int, end: int, entities: set[str], names: PartyNames, hint: str = "") -> Span:

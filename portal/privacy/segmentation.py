@@ -34,18 +34,28 @@ class Segmentation:
             self.ends[token.end] = index
         self._starts = [token.start for token in self.tokens]
 
-    def at_boundaries(self, start: int, end: int) -> bool:
-        """Whether start..end neither cuts a word in two nor is part of a longer word."""
-        return start in self.starts and end in self.ends
-
     def is_word(self, text: str, start: int, end: int) -> bool:
         """text[start:end] is a word: 王总 in 王总说 or 陈总和 (总和 cut), not in 王总结."""
-        from portal.privacy.chinese import NEXT_WORD_CHARS, is_cjk
+        from portal.privacy.chinese import is_cjk
 
         before = start in self.starts or start == 0 or not is_cjk(text[start - 1])
-        after = (end in self.ends or end == len(text) or not is_cjk(text[end])
-                 or text[end] in NEXT_WORD_CHARS)
-        return before and after
+        return before and self.ends_word(text, end)
+
+    def ends_word(self, text: str, end: int) -> bool:
+        from portal.privacy.chinese import NEXT_WORD_CHARS, is_cjk
+
+        return (end in self.ends or end == len(text) or not is_cjk(text[end])
+                or text[end] in NEXT_WORD_CHARS)
+
+    def previous_word(self, start: int) -> str:
+        """The word just before offset `start` (which starts a token), or ""."""
+        index = self.starts.get(start)
+        return self.tokens[index - 1].word if index else ""
+
+    def next_word(self, end: int) -> str:
+        index = self.ends.get(end)
+        return self.tokens[index + 1].word if index is not None and index + 1 < len(self.tokens) \
+            else ""
 
     def index_containing(self, offset: int) -> int | None:
         """The index of the token that covers offset, if any."""
@@ -88,6 +98,11 @@ def segment(text: str) -> Segmentation:
         tokens.append(Token(start, start + len(word), word, flag))
         offset = start + len(word)
     return Segmentation(tokens)
+
+
+def dictionary_tag(word: str) -> str:
+    """The part of speech jieba's dictionary gives the word ("" when it is not listed)."""
+    return _load().word_tag_tab.get(word, "")
 
 
 def word_frequency(word: str) -> int:

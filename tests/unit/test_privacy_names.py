@@ -109,3 +109,40 @@ def test_unrecorded_organisations_and_their_brand():
     result = redact(text)
     assert "恒达" not in result.text
     assert "我们公司和科技公司无关" in result.text
+
+
+def test_a_recorded_surname_at_the_end_of_a_word_is_that_word():
+    result = redact("对方律师和双方律师都到了，方律师没来。上周方律师才回电。", [LAWYER])
+    assert result.text == "对方律师和双方律师都到了，律师甲没来。上周律师甲才回电。"
+
+
+def test_a_recorded_name_that_is_a_word_stays_where_it_is_the_word():
+    client = Party("client", "宁静")
+    result = redact("客户宁静投诉。宁静说，办公室很宁静。宁女士很失望。", [client])
+    assert result.text == "客户甲投诉。客户甲说，办公室很宁静。客户甲很失望。"
+
+
+def test_names_given_in_brackets_are_the_same_entity():
+    text = ("对方广州青禾农业发展有限公司（下称“青禾公司”）拒绝履行，青禾公司的法务未回复。"
+            "Brightwater Logistics Ltd (BWL) owes RMB 80,000; BWL never paid.")
+    result = redact(text)
+    assert "青禾" not in result.text and "BWL" not in result.text
+    assert "拒绝履行" in result.text and "RMB 80,000" in result.text
+    labels = {text[r.start:r.end]: r.label for r in result.replacements}
+    assert labels["青禾公司"] == labels["广州青禾农业发展有限公司"]
+
+
+def test_english_names_of_unrecorded_people():
+    text = ("The claimant's husband, Gareth Pryce, phoned. Gareth said Ms Lin had promised a "
+            "refund; her assistant Zhou Ping confirmed. The Grace period was missed.")
+    result = redact(text, [Party("lawyer", "林晓宇")])
+    for gone in ("Gareth", "Pryce", "Ms Lin", "Zhou Ping"):
+        assert gone not in result.text
+    assert "The claimant's husband" in result.text and "Grace period" in result.text
+
+
+def test_chinese_word_order_in_english_and_compound_surnames():
+    chat = redact("谢谢He lawyer，明天见。", [Party("lawyer", "贺文涛")])
+    assert chat.text == "谢谢律师甲，明天见。"
+    result = redact("房东欧阳建军说，欧阳先生每月收租3000元。")
+    assert "欧阳" not in result.text and "每月收租3000元" in result.text
