@@ -48,6 +48,9 @@ _EN_GENERIC = words(
 # Courts and authorities jieba tags nt: they name no party, so they stay.
 PUBLIC_BODIES = ("法院", "检察院", "仲裁委员会", "仲裁委", "委员会", "公安局", "派出所", "政府",
                  "协会", "司法局", "法庭", "局", "厅", "部")
+# jieba's nt (organisation) tags are noisy (最新进展, 中华全国): only these endings count.
+_NT_ORGANISATIONS = ("银行", "大学", "学院", "医院", "中心", "研究院", "研究所", "基金会", "保险",
+                     "证券", "酒店", "商场", "超市", "工厂", "厂", "店")
 LAW_FIRM = re.compile(r"律师事务所|律所|law\s+firm|solicitors|attorneys|LLP", re.I)
 # Words before 公司 that make it "a company", not a company's name (我们公司, 对方公司).
 _NOT_NAMES = words("我们 我 你们 你 他们 该 本 贵 对方 这家 那家 一家 这个 那个 其 母 子 分 总 "
@@ -151,7 +154,8 @@ def found_organisations(text: str, segmentation: Segmentation) -> list[tuple[int
     for index, token in enumerate(tokens):
         suffix = next((s for s in ZH_FORMS if token.word.endswith(s)), None)
         if suffix is None:
-            if token.flag == "nt" and not token.word.endswith(PUBLIC_BODIES):
+            if token.flag == "nt" and token.word.endswith(_NT_ORGANISATIONS) \
+                    and not token.word.endswith(PUBLIC_BODIES):
                 found.append((token.start, token.end, token.word))
             continue
         start = _name_start(tokens, index, len(token.word) - len(suffix))

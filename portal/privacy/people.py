@@ -18,6 +18,7 @@ from portal.privacy.chinese import (
     HONORIFICS,
     NAME_FOLLOWERS,
     NEVER_PERSON,
+    NOT_IN_NAMES,
     PERSONAL_HONORIFICS,
     ROLE_NOUNS,
     SURNAMES,
@@ -84,7 +85,7 @@ def _name_at(tokens: list[Token], index: int) -> str | None:
     if word in NEVER_PERSON or not is_cjk(word[0]):
         return None
     if token.flag in ("nr", "nrfg") and looks_like_chinese_name(word) \
-            and not word.endswith(tuple(HONORIFICS)) and "某" not in word:
+            and not word.endswith(tuple(HONORIFICS)) and not NOT_IN_NAMES & set(word[1:]):
         if not is_ordinary_word(word) or _person_context(tokens, index):
             return word
         return None
@@ -97,10 +98,20 @@ def _name_at(tokens: list[Token], index: int) -> str | None:
         given = tokens[index + 1]
         if _given_name(given, loose=after_role):
             return word + given.word
+    elif len(word) == 2 and word[0] in SURNAMES and token.flag not in FUNCTION_TAGS \
+            and word_frequency(word) < COMMON_WORD and index + 1 < len(tokens) \
+            and _stray_character(tokens[index + 1]):
+        return word + tokens[index + 1].word  # 鲁国栋 cut 鲁国/栋
     elif _after_role(tokens, index) and looks_like_chinese_name(word) \
             and token.flag not in FUNCTION_TAGS and word_frequency(word) < 50:
         return word  # 原告钱多多 where jieba knows no name
     return None
+
+
+def _stray_character(token: Token) -> bool:
+    """A lone character jieba could not place in a word (tagged as a bare morpheme)."""
+    return len(token.word) == 1 and is_cjk(token.word) and token.flag in ("zg", "ng") \
+        and token.word not in NOT_IN_NAMES
 
 
 def _compound_name_at(text: str, segmentation: Segmentation, index: int) -> str | None:
