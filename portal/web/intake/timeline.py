@@ -27,8 +27,10 @@ from portal.services.triage.withdrawal import WITHDRAWAL_METHOD_LABELS
 from portal.web.audit_labels import action_label
 from portal.web.display import label_of
 
+# Reads are not history; who has voted on an open ballot is part of the seal (the ballot page
+# shows the count, and the tally after the close shows every vote).
 TIMELINE_HIDDEN = {"complaint.viewed", "evidence.downloaded", "evidence.opened",
-                   "findings.report_downloaded"}
+                   "findings.report_downloaded", "ballot.voted"}
 
 EVENT_LABELS = {
     "complaint.created": _l("Complaint record created"),
