@@ -45,7 +45,7 @@ DIMINUTIVE_WORDS = words(
 NEVER_PERSON = words(
     "谢谢 申请人 被申请人 上诉人 被上诉人 绿水青山 银山 金银 高官 明白 文明 和谐 武力 史诗 "
     "安全 平安夜 常识 司法 司机 元旦 元宵 支付宝 曾用名 英文名 中文名 真名 化名 笔名 网名 "
-    "姓名 全名 本名 小名")
+    "姓名 全名 本名 小名 迟延 许诺 马虎")  # legal words jieba tags nr (律师迟延回复)
 # Characters that do not continue a name: 第4章第2节 is no 章第, 关联此案件 no 关联此.
 NOT_IN_NAMES = frozenset("第的了在是和与及或被把对向从于以为而但则即之其此您你我他她它们这那某")
 # Words that are names as often as ordinary words: a person only where the context says so.

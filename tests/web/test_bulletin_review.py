@@ -109,3 +109,23 @@ def test_publishing_clears_the_flags_first_then_forgets_the_complaint(app, clien
         bulletin = db.session.get(Bulletin, bid)
         assert bulletin.status == "published" and bulletin.complaint_id is None
     assert client.get(f"/bulletins/{bid}/review").status_code in (303, 302, 200)
+
+
+def test_a_complaint_not_finished_cannot_be_drafted_even_by_posting(app, client, auth):
+    finished(app, state="accepted")
+    auth.login("partner2")
+    page = client.get(CASE)
+    assert "Draft a bulletin from this case" not in page.text
+    refused = client.post(f"{CASE}/bulletin", headers={**HX, "Accept-Language": "en"})
+    assert refused.status_code == 422 and "not finished" in refused.text
+    with app.app_context():
+        assert db.session.scalar(select(Bulletin)) is None
+
+
+def test_a_record_too_long_for_the_engine_is_refused_with_a_message(app, client, auth):
+    finished(app, narrative="律师迟延回复。" * 30_000)
+    auth.login("partner2")
+    refused = client.post(f"{CASE}/bulletin", headers={**HX, "Accept-Language": "en"})
+    assert refused.status_code == 422 and "200,000 characters" in refused.text
+    with app.app_context():
+        assert db.session.scalar(select(Bulletin)) is None

@@ -30,7 +30,7 @@ from portal.models.investigation import (
 )
 from portal.models.resolution import INTERNAL_REMEDIES, REMEDY_KIND_LABELS
 from portal.models.user import User
-from portal.privacy import redact
+from portal.privacy import MAX_CHARS, TextTooLong, redact
 from portal.services import audit
 from portal.services.bulletins.common import TITLE_MAX, BulletinError, require_partner
 from portal.services.bulletins.parties import parties_of
@@ -59,8 +59,9 @@ def _sections(complaint: Complaint, language: str) -> list[tuple[str, list[str]]
     decision = complaint.current_decision
     done = [str(REMEDY_KIND_LABELS.get(r.kind, r.kind)) for r in decision.remedies
             if r.kind not in INTERNAL_REMEDIES] if decision else []
-    lessons = [f"{_('Responsibility')}: {_label(RESPONSIBILITY_LABELS, a.responsibility)}"
-               for a in complaint.allegations if a.responsibility]
+    found = dict.fromkeys(_label(RESPONSIBILITY_LABELS, a.responsibility)
+                          for a in complaint.allegations if a.responsibility)
+    lessons = [f"{_('Responsibility')}: {'、'.join(found)}"] if found else []
     lessons += [a.remedy_notes for a in complaint.allegations if a.remedy_notes]
     return [(_("Summary"), [complaint.narrative or ""]),
             (_("What went wrong"), wrong or [_("No findings were recorded.")]),
@@ -104,7 +105,12 @@ def draft(actor: User, complaint: Complaint) -> Bulletin:
                               "this one is not finished."))
     title, text, rules = compose(complaint)
     parties = parties_of(complaint)
-    body = redact(text, parties)
+    try:
+        body = redact(text, parties)
+    except TextTooLong:
+        raise BulletinError(_("The record's text is longer than %(max)s characters, more "
+                              "than the redaction engine takes at once: shorten the narrative "
+                              "or the findings first.", max=f"{MAX_CHARS:,}")) from None
     heading = redact(title, parties)
     received = complaint.received_at.date()
     bulletin = Bulletin(

@@ -39,12 +39,14 @@ PARTIAL, PAGE = "bulletins/_review.html", "bulletins/review.html"
 
 @case_file.area(AREA, order=80, template=AREA_TEMPLATE)
 def bulletin_area(complaint: Complaint, user: User) -> dict[str, Any] | None:
-    if complaint.state not in drafting.FINISHED or not user.has_role(Role.PARTNER):
+    error = overrides(AREA).get("error")  # a refusal is shown even where the area is not
+    finished = complaint.state in drafting.FINISHED
+    if not user.has_role(Role.PARTNER) or not (finished or error):
         return None
     drafts = db.session.query(Bulletin).filter(
         Bulletin.complaint_id == complaint.id,
         Bulletin.status == BulletinStatus.DRAFT).order_by(Bulletin.id).all()
-    return {"drafts": drafts, "error": overrides(AREA).get("error")}
+    return {"drafts": drafts, "error": error, "may_draft": finished}
 
 
 @bp.route("/complaints/<key>/bulletin", methods=["POST"])
