@@ -109,6 +109,11 @@ class Defaults:
     OUTCOME_ANSWER_WORKING_DAYS = 15
     # A bulletin drafted by one partner is published by another (the drafter cannot).
     BULLETIN_SECOND_PARTNER = False
+    # Follow-up: the satisfaction call-back falls due this many days after the remedies are
+    # done; the survey link works this long, and its one reminder goes this many days after.
+    FOLLOW_UP_CALLBACK_DAYS = 14
+    SURVEY_LINK_MAX_AGE = timedelta(days=14)
+    SURVEY_REMINDER_DAYS = 5
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_BACKOFF_SECONDS = 30
     OUTBOX_SENDING_TIMEOUT_SECONDS = 600  # a message 'sending' for longer is claimed again

@@ -11,6 +11,7 @@ from portal.db import db
 from portal.models.matter import Client, Matter
 from portal.models.user import Department, Role, User
 from portal.services.accounts import hash_password
+from portal.services.followup.catalogue import seed_defaults as seed_root_causes
 from portal.services.resolution.recourse import seed_defaults as seed_recourse
 from portal.services.rules_catalogue import seed_rules
 
@@ -78,6 +79,7 @@ def seed(password: str) -> bool:
     changes nothing) when it already exists."""
     seed_rules()  # a database made without the migration lacks the rules catalogue
     seed_recourse()  # ... and the routes of recourse
+    seed_root_causes()  # ... and the root-cause catalogue
     if db.session.scalar(select(User).where(User.username == "reception")):
         return False
     by_code: dict[str, Department] = {}

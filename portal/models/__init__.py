@@ -18,6 +18,17 @@ from portal.models.complaint import (
 )
 from portal.models.data_version import DataVersion
 from portal.models.deadline import ClockPause, Deadline, DeadlineKind, RegulatoryPeriod
+from portal.models.followup import (
+    ActionKind,
+    ActionStatus,
+    CallAttempt,
+    Callback,
+    CallbackStatus,
+    ComplaintRootCause,
+    ImprovementAction,
+    RootCause,
+    WorkingDay,
+)
 from portal.models.investigation import (
     Allegation,
     Assignment,
@@ -49,6 +60,15 @@ from portal.models.resolution import (
 from portal.models.user import Department, LoginAttempt, Role, User, UserAlias, UserRole
 
 __all__ = [
+    "ActionKind",
+    "ActionStatus",
+    "CallAttempt",
+    "Callback",
+    "CallbackStatus",
+    "ComplaintRootCause",
+    "ImprovementAction",
+    "RootCause",
+    "WorkingDay",
     "Bulletin",
     "BulletinStatus",
     "Ballot",

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal import clock
 from portal.db import UTCDateTime, db
 from portal.models.deadline import ClockPause, Deadline
+from portal.models.followup import Callback, ComplaintRootCause
 from portal.models.investigation import (
     Allegation,
     Assignment,
@@ -69,15 +70,19 @@ INVESTIGATION_STATES = (State.TRIAGED, State.INVESTIGATING)
 
 
 class ClosureKind(StrEnum):
-    """Why triage closed a complaint without investigating it."""
+    """Why a complaint was closed: at triage without an investigation, or after follow-up."""
 
     OUT_OF_SCOPE = "out_of_scope"
     DUPLICATE = "duplicate"
+    RESOLVED = "resolved"  # follow-up: the client is satisfied
+    NOT_REACHED = "not_reached"  # follow-up: three call-backs unanswered
 
 
 CLOSURE_LABELS = {
     ClosureKind.OUT_OF_SCOPE: _l("Out of scope"),
     ClosureKind.DUPLICATE: _l("Duplicate of another complaint"),
+    ClosureKind.RESOLVED: _l("Resolved: the client is satisfied"),
+    ClosureKind.NOT_REACHED: _l("Closed: the client could not be reached"),
 }
 
 STATE_LABELS = {
@@ -271,6 +276,10 @@ class Complaint(ResolutionRules, db.Model):
     first_response: Mapped[FirstResponse | None] = relationship(cascade="all, delete-orphan")
     decisions: Mapped[list[Decision]] = relationship(
         order_by=Decision.number, cascade="all, delete-orphan")
+    callbacks: Mapped[list[Callback]] = relationship(
+        order_by=Callback.id, cascade="all, delete-orphan")
+    root_causes: Mapped[list[ComplaintRootCause]] = relationship(
+        order_by=ComplaintRootCause.id, cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 
