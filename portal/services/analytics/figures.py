@@ -1,0 +1,234 @@
+"""The figures of /analytics, computed in the database: one aggregate statement, whatever the
+number of complaints.
+
+The per-complaint facts (`facts.base`) are materialized once as a CTE; each figure is a GROUP
+BY over it, and the statement is their UNION ALL, each row (figure, key, count, value):
+complaints by month, channel, category (the JSON list's elements), department, severity and
+root cause; acknowledgement and first response on time, late or pending; remedies of the
+current decisions by kind with their amounts, refunds by currency; the latest satisfaction
+score; open and overdue improvement actions; and, for the working-day spans, the rows around
+the median and the 90th percentile.
+
+Percentiles are interpolated between the two nearest ranks (as PostgreSQL's percentile_cont):
+the q-th percentile of n sorted values is at position p = 1 + q (n - 1); SQL numbers the rows
+with ROW_NUMBER() and COUNT() OVER (SQLite has no percentile function), keeps those at
+floor(p) and ceil(p), and the value is v[floor] + (p - floor) (v[ceil] - v[floor]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import (
+    Integer,
+    Numeric,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from portal.db import db
+from portal.models.followup import OPEN_ACTION_STATUSES, ComplaintRootCause, ImprovementAction
+from portal.models.resolution import REFUNDS, DecidedRemedy, Decision
+from portal.models.user import User
+from portal.services.analytics import facts
+from portal.services.analytics.filters import Criteria
+from portal.services.analytics.sql import json_elements
+
+QUANTILES = {"median": 5, "p90": 9}  # tenths
+DIMENSIONS = ("month", "channel", "category", "department", "severity", "root_cause")
+VALUE = Numeric(16, 2)
+
+
+@dataclass(frozen=True)
+class Span:
+    n: int
+    median: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True)
+class Money:
+    count: int
+    amount: Decimal
+
+
+@dataclass
+class Figures:
+    """Plain numbers keyed by stored codes (labels are the page's business)."""
+
+    criteria: Criteria
+    today: date
+    total: int = 0
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # dimension -> key -> n
+    ack: dict[str, int] = field(default_factory=dict)  # on_time / late / pending
+    response: dict[str, int] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)  # acknowledge / decide / close
+    remedies: dict[str, Money] = field(default_factory=dict)  # kind -> count, amount
+    refunds: dict[str, Money] = field(default_factory=dict)  # currency -> count, amount
+    satisfaction: dict[int, int] = field(default_factory=dict)  # score -> complaints
+    actions: dict[str, int] = field(default_factory=dict)  # open / overdue
+
+    def by(self, dimension: str) -> dict[str, int]:
+        return self.counts.get(dimension, {})
+
+    def by_month(self) -> list[tuple[str, int]]:
+        counted = self.by("month")
+        return [(month, counted.get(month, 0)) for month in self.criteria.months]
+
+    @staticmethod
+    def _share(counted: dict[str, int]) -> float | None:
+        decided = counted.get(facts.ON_TIME, 0) + counted.get(facts.LATE, 0)
+        return counted.get(facts.ON_TIME, 0) / decided if decided else None
+
+    @property
+    def ack_share(self) -> float | None:
+        """Acknowledged on time, of those on time or late (pending ones are not judged)."""
+        return self._share(self.ack)
+
+    @property
+    def response_share(self) -> float | None:
+        return self._share(self.response)
+
+    @property
+    def satisfaction_answers(self) -> int:
+        return sum(self.satisfaction.values())
+
+    @property
+    def satisfaction_mean(self) -> float | None:
+        answers = self.satisfaction_answers
+        if not answers:
+            return None
+        return sum(score * n for score, n in self.satisfaction.items()) / answers
+
+    @property
+    def refund_total(self) -> dict[str, Decimal]:
+        return {currency: money.amount for currency, money in self.refunds.items()}
+
+
+def _row(figure: str, key, n, value=None):
+    return (literal_column(f"'{figure}'", String).label("figure"),
+            cast(key, String).label("key") if key is not None else cast(null(), String)
+            .label("key"),
+            cast(n, Integer).label("n"),
+            cast(value if value is not None else null(), VALUE).label("value"))
+
+
+def statement(viewer: User | None, criteria: Criteria, today: date):
+    """The one statement: rows (figure, key, n, value)."""
+    rows = facts.base(viewer, criteria.conditions(), today).cte("facts")
+    if db.engine.dialect.name in ("sqlite", "postgresql"):
+        rows = rows.prefix_with("MATERIALIZED")  # computed once, read by every branch
+    count = func.count()
+    parts = [select(*_row("total", None, count)).select_from(rows)]
+    for dimension, column in (("month", rows.c.month), ("channel", rows.c.channel),
+                              ("severity", rows.c.severity),
+                              ("department", rows.c.department_id),
+                              ("ack", rows.c.ack_status), ("response", rows.c.response_status)):
+        parts.append(select(*_row(dimension, column, count)).select_from(rows)
+                     .group_by(column))
+    category = json_elements(rows.c.categories, "category")
+    parts.append(select(*_row("category", category.c.value, func.count(rows.c.id.distinct())))
+                 .select_from(rows).join(category, literal_column("1") == 1)
+                 .group_by(category.c.value))
+    cause = ComplaintRootCause
+    parts.append(select(*_row("root_cause", cause.root_cause_id,
+                              func.count(rows.c.id.distinct())))
+                 .select_from(rows).join(cause, cause.complaint_id == rows.c.id)
+                 .group_by(cause.root_cause_id))
+    parts.append(select(*_row("satisfaction", rows.c.satisfaction, count)).select_from(rows)
+                 .where(rows.c.satisfaction.is_not(None)).group_by(rows.c.satisfaction))
+    parts += _remedy_parts(rows)
+    overdue = case((ImprovementAction.due < today, "overdue"), else_="open")
+    parts.append(select(*_row("actions", overdue, count))
+                 .where(ImprovementAction.status.in_([s.value for s in OPEN_ACTION_STATUSES]))
+                 .group_by(overdue))
+    parts.append(_percentile_part(rows))
+    return union_all(*parts)
+
+
+def _remedy_parts(rows) -> list:
+    later = aliased(Decision, name="later")
+    current = ~(select(later.id).where(later.complaint_id == Decision.complaint_id,
+                                       later.number > Decision.number).exists())
+    joined = (select().select_from(rows)
+              .join(Decision, and_(Decision.complaint_id == rows.c.id, current))
+              .join(DecidedRemedy, DecidedRemedy.decision_id == Decision.id))
+    by_kind = joined.add_columns(*_row("remedy", DecidedRemedy.kind, func.count(),
+                                       func.sum(DecidedRemedy.amount)))
+    refunds = joined.add_columns(*_row("refund", DecidedRemedy.currency, func.count(),
+                                       func.sum(DecidedRemedy.amount)))
+    return [by_kind.group_by(DecidedRemedy.kind),
+            refunds.where(DecidedRemedy.kind.in_([k.value for k in REFUNDS]))
+            .group_by(DecidedRemedy.currency)]
+
+
+def _percentile_part(rows):
+    spans = facts.with_spans(rows, rows.c.id).subquery("spans")
+    each = [select(literal_column(f"'{name}'", String).label("metric"),
+                   spans.c[f"{name}_days"].label("days"))
+            .where(spans.c[f"{name}_days"].is_not(None)) for name in facts.SPANS]
+    every = union_all(*each).subquery("every_span")
+    ranked = select(
+        every.c.metric, every.c.days,
+        func.row_number().over(partition_by=every.c.metric, order_by=every.c.days).label("rank"),
+        func.count().over(partition_by=every.c.metric).label("total"),
+    ).subquery("ranked")
+    wanted = []
+    for tenths in QUANTILES.values():
+        scaled = (ranked.c.total - 1) * tenths
+        wanted += [ranked.c.rank == 1 + scaled // 10, ranked.c.rank == 1 + (scaled + 9) // 10]
+    key = ranked.c.metric + literal_column("':'", String) + cast(ranked.c.rank, String)
+    return select(*_row("span", key, ranked.c.total, ranked.c.days)).where(or_(*wanted))
+
+
+def compute(viewer: User | None, criteria: Criteria, today: date) -> Figures:
+    """The figures of the complaints `viewer` may see that `criteria` keeps (the working-day
+    table must cover the period: `calendar_table.ensure` first)."""
+    figures = Figures(criteria=criteria, today=today)
+    ranks: dict[str, dict[int, float]] = {}
+    totals: dict[str, int] = {}
+    for figure, key, n, value in db.session.execute(statement(viewer, criteria, today)):
+        if figure == "total":
+            figures.total = int(n)
+        elif figure in DIMENSIONS:
+            figures.counts.setdefault(figure, {})[key if key is not None else ""] = int(n)
+        elif figure in ("ack", "response"):
+            if key is not None:
+                getattr(figures, figure)[key] = int(n)
+        elif figure == "satisfaction":
+            figures.satisfaction[int(key)] = int(n)
+        elif figure in ("remedy", "refund"):
+            target = figures.remedies if figure == "remedy" else figures.refunds
+            target[key] = Money(int(n), Decimal(value or 0))
+        elif figure == "actions":
+            figures.actions[key] = int(n)
+        elif figure == "span":
+            metric, _, rank = key.partition(":")
+            ranks.setdefault(metric, {})[int(rank)] = float(value)
+            totals[metric] = int(n)
+    for metric in facts.SPANS:
+        figures.spans[metric] = _span(ranks.get(metric, {}), totals.get(metric, 0))
+    return figures
+
+
+def _span(ranked: dict[int, float], n: int) -> Span:
+    if not n:
+        return Span(0, None, None)
+    values = {}
+    for name, tenths in QUANTILES.items():
+        scaled = (n - 1) * tenths
+        low, high = 1 + scaled // 10, 1 + (scaled + 9) // 10
+        fraction = (scaled % 10) / 10
+        values[name] = ranked[low] + fraction * (ranked[high] - ranked[low])
+    return Span(n, values["median"], values["p90"])
