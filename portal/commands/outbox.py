@@ -47,12 +47,14 @@ def _ticks() -> dict[str, Tick]:
     """The periodic jobs run between passes, each deciding from its last run whether it is due:
     deadline reminders and escalations (services/sla.py, every SLA_TICK_SECONDS), overdue
     remedy tasks (services/resolution/remedies.py, the same), ballots closing and their
-    reminder (services/resolution/closing.py, every minute)."""
+    reminder (services/resolution/closing.py, every minute), overdue improvement actions
+    (services/followup/actions.py, every SLA_TICK_SECONDS)."""
     from portal.services import sla
+    from portal.services.followup import actions
     from portal.services.resolution import closing, remedies
 
     return {"deadline": sla.tick_if_due, "remedy task": remedies.tick_if_due,
-            "ballot": closing.tick_if_due}
+            "ballot": closing.tick_if_due, "improvement action": actions.tick_if_due}
 
 
 def _tick(name: str, tick_if_due: Tick, last: datetime | None) -> datetime | None:

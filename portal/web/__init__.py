@@ -16,6 +16,7 @@ from portal.web import (
     decision,
     findings,
     home,
+    improvement,
     intake,
     investigation,
     mailbox,
@@ -40,3 +41,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(decision.bp)  # the decision, outcome notices, posting, recourse
     app.register_blueprint(remedies.bp)  # remedy tasks: start, reassign, complete, receipts
     app.register_blueprint(bulletins.bp)  # the bulletin board, drafting and review
+    app.register_blueprint(improvement.bp)  # root-cause catalogue, improvement actions

@@ -100,6 +100,15 @@ ACTION_LABELS = {
     "client_answer.disputed": _l("The client disputed the decision: negotiation round opened"),
     "client_answer.no_answer": _l("No answer from the client recorded: the decision stands"),
     "client_link.reissued": _l("New link to the client's page emailed; earlier links revoked"),
+    "root_cause.added": _l("Root cause added to the catalogue"),
+    "root_cause.updated": _l("Root cause's labels changed"),
+    "root_cause.deactivated": _l("Root cause deactivated"),
+    "root_cause.reactivated": _l("Root cause reactivated"),
+    "root_cause.moved": _l("Root cause moved in the catalogue"),
+    "improvement_action.created": _l("Improvement action created"),
+    "improvement_action.updated": _l("Improvement action changed"),
+    "improvement_action.status_changed": _l("Improvement action's status changed"),
+    "improvement_action.reminded": _l("Overdue improvement action reminded"),
     "audit.rekeyed": _l("Audit trail keyed: later events are signed with the firm's key"),
     "audit.head_mailed": _l("Audit trail's newest event emailed to the partners"),
 }
@@ -117,6 +126,8 @@ OBJECT_LABELS = {
     "regulatory_period": _l("Regulatory period"),
     "remedy_task": _l("Remedy task"),
     "recourse_text": _l("Recourse text"),
+    "root_cause": _l("Root cause"),
+    "improvement_action": _l("Improvement action"),
 }
 
 

@@ -10,6 +10,7 @@ from portal.db import db
 from portal.models.resolution import REMEDY_KIND_LABELS
 from portal.security import public, signed_in
 from portal.services import worklist
+from portal.services.followup import actions as improvement_actions
 from portal.services.resolution import remedies
 from portal.web import page_cache
 
@@ -25,7 +26,9 @@ def index():
         return render_template("home/index.html", work=work,
                                remedy_tasks=remedies.my_tasks(user),
                                overdue_remedies=remedies.overdue_tasks(user),
-                               remedy_labels=REMEDY_KIND_LABELS)
+                               remedy_labels=REMEDY_KIND_LABELS,
+                               my_actions=improvement_actions.my_open(user),
+                               overdue_actions=improvement_actions.overdue(user))
     return page_cache.remember(render)
 
 
