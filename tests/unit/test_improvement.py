@@ -15,7 +15,7 @@ from portal import clock
 from portal.db import db, writes_by_default
 from portal.models import AuditEvent, OutboxMessage, User
 from portal.models.followup import ImprovementAction, RootCause
-from portal.services.followup import actions, catalogue
+from portal.services.followup import action_reminders, actions, catalogue
 from portal.services.intake.errors import ConflictError, IntakeError
 from tests.triage_support import registered
 
@@ -323,7 +323,7 @@ def test_a_home_section_shows_ten_and_counts_the_rest(ctx, complaints):
 
 def _reminders() -> list[OutboxMessage]:
     return list(db.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.kind == actions.REMINDER_KIND).order_by(OutboxMessage.id)))
+        OutboxMessage.kind == action_reminders.REMINDER_KIND).order_by(OutboxMessage.id)))
 
 
 def test_an_overdue_action_reminds_its_owner_once(app, complaints):
@@ -342,8 +342,8 @@ def test_an_overdue_action_reminds_its_owner_once(app, complaints):
         db.session.commit()
         ids = overdue.id, no_mail.id
     with app.app_context():  # as the worker runs it: no request
-        assert actions.tick() == 2
-        assert actions.tick() == 0
+        assert action_reminders.tick() == 2
+        assert action_reminders.tick() == 0
         messages = _reminders()
         assert [m.recipient for m in messages] == ["zhou.jianguo@firm.example",
                                                    "liu.huimin@firm.example"]

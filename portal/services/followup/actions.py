@@ -10,32 +10,26 @@ audited (ids and codes) and checks the version the page was loaded with (409 whe
 Everyone sees an action's complaints through the visibility rule: a reference the viewer may
 not see is not shown, and an edit by a partner who may not see a linked complaint keeps it.
 
-An open action past its due date reminds its owner once (`tick`, from the outbox worker; the
-claim is a conditional UPDATE, so two workers send one reminder); the partners' home page
-lists the overdue ones, each owner's home page their open ones.
+An open action past its due date reminds its owner once (services/followup/action_reminders.py,
+whose `tick_if_due` the outbox worker runs from here); the partners' home page lists the
+overdue ones, each owner's home page their open ones.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
-from flask import current_app, render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.db import db, write_transaction
-from portal.formatting import format_day
-from portal.links import email_link
+from portal.db import db
 from portal.models.complaint import Complaint
 from portal.models.followup import (
-    ACTION_KIND_LABELS,
     OPEN_ACTION_STATUSES,
     ActionKind,
     ActionStatus,
@@ -45,14 +39,16 @@ from portal.models.followup import (
     action_root_cause,
 )
 from portal.models.user import Role, User, UserRole
-from portal.services import addresses, audit, outbox
+from portal.services import addresses, audit
+from portal.services.followup.action_reminders import (  # noqa: F401  (the worker's entry)
+    REMINDER_KIND,
+    tick,
+    tick_if_due,
+)
 from portal.services.intake.errors import ConflictError, FieldErrors, IntakeError
 
-log = logging.getLogger("portal.actions")
-
 TITLE_MAX, DESCRIPTION_MAX, NOTE_MAX, LINKS_MAX = 200, 4000, 2000, 50
-PAGE_SIZE, SHOWN, TICK_LIMIT = 25, 10, 200
-REMINDER_KIND = "action_reminder"
+PAGE_SIZE, SHOWN = 25, 10
 OPEN = tuple(s.value for s in OPEN_ACTION_STATUSES)
 FINISHED = (ActionStatus.DONE.value, ActionStatus.DROPPED.value)
 
@@ -475,83 +471,3 @@ def overdue(user: User) -> ActionSection:
     if not is_partner(user):
         return ActionSection([], 0)
     return _section(ImprovementAction.due < clock.today())
-
-
-# -- the overdue reminder ------------------------------------------------------------------------
-
-def tick(limit: int = TICK_LIMIT) -> int:
-    """Remind the owner of each overdue open action once. Call it outside a transaction: it
-    reads, then commits one short write per action; returns how many were reminded."""
-    ids = list(db.session.scalars(
-        select(ImprovementAction.id)
-        .where(ImprovementAction.status.in_(OPEN), ImprovementAction.reminded_at.is_(None),
-               ImprovementAction.due < clock.today())
-        .order_by(ImprovementAction.due, ImprovementAction.id).limit(limit)))
-    db.session.rollback()  # end the read: each action gets its own write
-    return sum(_remind(i) for i in ids)
-
-
-def _reachable(user: User | None) -> bool:
-    return user is not None and user.active and bool(user.email)
-
-
-def _remind(action_id: int) -> bool:
-    try:
-        with write_transaction():
-            claimed = db.session.execute(
-                update(ImprovementAction)
-                .where(ImprovementAction.id == action_id,
-                       ImprovementAction.reminded_at.is_(None),
-                       ImprovementAction.status.in_(OPEN),
-                       ImprovementAction.due < clock.today())
-                .values(reminded_at=clock.now())
-                .execution_options(synchronize_session=False))
-            if claimed.rowcount != 1:
-                return False  # another worker reminded, or it was finished meanwhile
-            action = db.session.get(ImprovementAction, action_id, populate_existing=True)
-            # The owner; the partner who created it when the owner cannot be reached.
-            recipient = next((u for u in (action.owner, action.created_by) if _reachable(u)),
-                             None)
-            if recipient is not None:
-                _queue_reminder(recipient, action)
-            audit.record("improvement_action.reminded", obj=action, actor_label="actions",
-                         details={"action_id": action.id, "due": action.due.isoformat(),
-                                  "recipients": [recipient.id] if recipient else []})
-        return True
-    except outbox.OutboxError:  # an address the outbox refuses: logged, not retried forever
-        log.exception("improvement action %s: no reminder could be queued", action_id)
-        return False
-
-
-def action_link(action_id: int) -> str | None:
-    return email_link("improvement.show", action_id=action_id)
-
-
-def _queue_reminder(user: User, action: ImprovementAction) -> None:
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        kind = str(ACTION_KIND_LABELS.get(action.kind, action.kind))
-        title = action.title if len(action.title) <= 80 else action.title[:79] + "…"
-        context = {"user": user, "title": action.title, "kind": kind,
-                   "due": format_day(action.due, "full"), "link": action_link(action.id),
-                   "days": max(0, (clock.today() - action.due).days),
-                   "owner": action.owner.name, "own": action.owner_id == user.id,
-                   "number": action.id}
-        subject = _("Overdue improvement action: %(title)s (due %(date)s)", title=title,
-                    date=format_day(action.due))
-        outbox.queue(kind=REMINDER_KIND, recipient=user.email, recipient_name=user.name,
-                     subject=subject,
-                     body_text=render_template("emails/action_reminder.txt", **context),
-                     body_html=render_template("emails/action_reminder.html", **context))
-
-
-def tick_if_due(last: datetime | None) -> datetime | None:
-    """For the outbox worker: tick every SLA_TICK_SECONDS on the portal's clock (as the
-    remedy tasks' tick); returns when it last ran."""
-    now = clock.now()
-    every = int(current_app.config.get("SLA_TICK_SECONDS", 300))
-    if last is not None and (now - last).total_seconds() < every:
-        return last
-    reminded = tick()
-    if reminded:
-        log.info("actions tick: %d overdue improvement actions reminded", reminded)
-    return now
