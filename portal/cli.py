@@ -127,12 +127,13 @@ def register_cli(app: Flask) -> None:
         notices,
         outbox,
         redact,
+        reports,
         sla,
         users,
     )
 
     for area in (demo, complaints, outbox, notices, calendar, mailsink, users, sla, ballots,
-                 redact):
+                 redact, reports):
         app.cli.add_command(area.cli)
 
 

@@ -6,6 +6,7 @@ from flask import Flask
 
 from portal.web import (
     admin,
+    analytics,
     auth,
     ballots,
     bulletins,
@@ -41,4 +42,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(decision.bp)  # the decision, outcome notices, posting, recourse
     app.register_blueprint(remedies.bp)  # remedy tasks: start, reassign, complete, receipts
     app.register_blueprint(bulletins.bp)  # the bulletin board, drafting and review
+    app.register_blueprint(analytics.bp)  # figures, charts, exports, the quarterly report
     app.register_blueprint(improvement.bp)  # root-cause catalogue, improvement actions

@@ -19,10 +19,11 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, exists, literal, select
 
 from portal.clock import LOCAL_TZ
+from portal.db import db
 from portal.models.complaint import CHANNEL_LABELS, Complaint
 from portal.models.followup import ComplaintRootCause, RootCause
 from portal.models.investigation import CATEGORY_LABELS, SEVERITY_LABELS
-from portal.models.user import User
+from portal.models.user import Department, User
 from portal.services import calendar
 from portal.services.analytics import facts
 from portal.services.analytics.sql import json_elements
@@ -32,6 +33,30 @@ QUARTER = re.compile(r"(\d{4})-?[Qq]([1-4])")
 YEAR = re.compile(r"\d{4}")
 DEFAULT_MONTHS = 12
 SHOWN_MAX = 40  # characters of a rejected value repeated in a message
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The departments and root causes the filters and labels name (two small queries)."""
+
+    departments: tuple[tuple[int, str, str], ...]  # id, name_zh, name_en
+    causes: tuple[tuple[int, str, str, str], ...]  # id, code, label_zh, label_en
+
+    @property
+    def department_ids(self) -> set[int]:
+        return {row[0] for row in self.departments}
+
+    def cause_code(self, cause_id: str) -> str | None:
+        return next((code for id_, code, _zh, _en in self.causes if str(id_) == cause_id), None)
+
+
+def catalogue() -> Catalogue:
+    departments = db.session.execute(select(Department.id, Department.name_zh,
+                                            Department.name_en).order_by(Department.id)).all()
+    causes = db.session.execute(select(RootCause.id, RootCause.code, RootCause.label_zh,
+                                       RootCause.label_en)
+                                .order_by(RootCause.position, RootCause.id)).all()
+    return Catalogue(tuple(tuple(r) for r in departments), tuple(tuple(r) for r in causes))
 
 
 class FilterError(ValueError):
@@ -303,6 +328,45 @@ def facets_from(args: Mapping[str, str], today: date) -> Facets:
         today=today,
     )
     return facets
+
+
+def describe(facets: Facets, language: str) -> list[tuple[str, str]]:
+    """(facet name, "What: value") for each facet in use, for the list to show (at most two
+    small queries: a department's and a root cause's name)."""
+    english = language == "en"
+    found: list[tuple[str, str]] = []
+    args = facets.query_args()
+    if "month" in args:
+        found.append(("month", _("Received in %(month)s", month=args["month"])))
+    elif facets.start or facets.end:
+        found.append(("month", _("Received %(start)s – %(end)s",
+                                 start=month_key(facets.start) if facets.start else "…",
+                                 end=month_key(facets.end) if facets.end else "…")))
+    if facets.department_id is not None:
+        name = db.session.execute(select(Department.name_zh, Department.name_en)
+                                  .where(Department.id == facets.department_id)).first()
+        shown = (name[1] if english else name[0]) if name else str(facets.department_id)
+        found.append(("department", _("Department: %(name)s", name=shown)))
+    for key, labels, what in (("severity", SEVERITY_LABELS, _("Severity")),
+                              ("channel", CHANNEL_LABELS, _("Channel")),
+                              ("category", CATEGORY_LABELS, _("Category"))):
+        value = getattr(facets, key)
+        if value:
+            label = next((str(v) for k, v in labels.items() if k == value), value)
+            found.append((key, f"{what}: {label}"))
+    if facets.root_cause:
+        cause = db.session.execute(select(RootCause.label_zh, RootCause.label_en)
+                                   .where(RootCause.code == facets.root_cause)).first()
+        shown = (cause[1] if english else cause[0]) if cause else facets.root_cause
+        found.append(("root_cause", _("Root cause: %(name)s", name=shown)))
+    statuses = {facts.ON_TIME: _("on time"), facts.LATE: _("late"),
+                facts.PENDING: _("not due yet")}
+    if facets.ack:
+        found.append(("ack", _("Acknowledgement: %(status)s", status=statuses[facets.ack])))
+    if facets.response:
+        found.append(("response", _("First response: %(status)s",
+                                    status=statuses[facets.response])))
+    return found
 
 
 def _known(value: str | None, allowed) -> str | None:

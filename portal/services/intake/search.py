@@ -13,6 +13,7 @@ from portal.models.complaint import Complaint, State, complaint_respondent
 from portal.models.deadline import Deadline, DeadlineKind
 from portal.models.matter import Client, Matter
 from portal.models.user import User
+from portal.services.analytics.filters import Facets
 
 SEARCH_LIMIT = 10
 QUERY_MAX = 100
@@ -92,15 +93,18 @@ def _sort_keys(sort: str, descending: bool, *, every_one_promised: bool = False)
 
 def complaints_query(actor: User, state: str, q: str | None, sort: str | None = None,
                      descending: bool = False, *, clock_filter: str | None = None,
-                     mine: bool = False) -> Select:
+                     mine: bool = False, facets: Facets | None = None) -> Select:
     """The complaints list: what `actor` may see, filtered by state and searched by the
     complainant's or a respondent's name, the reference, the matter's reference or the
     draft label (D12); sorted by one of LIST_SORTS when `sort` names one. `clock_filter`
     (one of LIST_CLOCKS) keeps the overdue or soon-due ones, most urgent first; `mine` the
-    actor's own work (handler, lead or investigator)."""
+    actor's own work (handler, lead or investigator). `facets` are the analytics' filters
+    (month, department, category, root cause, on time or late...: a figure's complaints)."""
     from portal.services import deadlines
 
     query = select(Complaint).where(Complaint.visible_to(actor))
+    if facets is not None and facets.active:
+        query = query.where(*facets.conditions(actor, clock.today()))
     if mine:
         query = query.where(deadlines.own_work_sql(actor))
     if clock_filter in LIST_CLOCKS:

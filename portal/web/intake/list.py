@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
@@ -12,6 +13,7 @@ from portal.db import db
 from portal.models.complaint import CHANNEL_LABELS, STATE_LABELS, Complaint
 from portal.models.user import Role
 from portal.security import roles
+from portal.services.analytics.filters import describe, facets_from
 from portal.services.calendar import LOCAL_TZ
 from portal.services.intake.completeness import missing_sections
 from portal.services.intake.search import (
@@ -29,6 +31,8 @@ from portal.web.intake_forms import NewComplaintForm, local_input
 from portal.web.params import page_number
 
 PAGE_SIZE = 25
+FACET_ARGS = ("month", "from", "to", "department", "severity", "channel", "category",
+              "root_cause", "ack", "response")
 # Everyone may list what they may see (the visibility rule filters); only intake staff start
 # drafts, and for the others the list opens on every complaint rather than on the drafts.
 EVERYONE = (Role.RECEPTIONIST, Role.PARTNER, Role.INVESTIGATOR, Role.COMMITTEE)
@@ -41,6 +45,8 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
     # A deadline view is the viewer's own work; a partner may widen it to the whole firm.
     firm = user.has_role(Role.PARTNER) and request.args.get("scope") != "mine"
     default_state = "open" if user.has_role(*STAFF) and not clock_filter else "all"
+    if any(request.args.get(name) for name in FACET_ARGS):
+        default_state = "all"  # a figure's complaints are registered ones
     state = request.args.get("state", default_state)
     state = state if state in LIST_FILTERS else default_state
     q = (request.args.get("q") or "").strip()[:QUERY_MAX]
@@ -48,8 +54,9 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
     sort = request.args.get("sort")
     sort = sort if sort in LIST_SORTS else None
     descending = sort is not None and request.args.get("dir") == "desc"
+    facets = facets_from(request.args, clock.today())  # the analytics' figures link here
     query = complaints_query(user, state, q, sort, descending, clock_filter=clock_filter,
-                             mine=bool(clock_filter) and not firm)
+                             mine=bool(clock_filter) and not firm, facets=facets)
     from portal.web.deadlines import clock_days  # (it imports this package)
 
     clock_days()  # asked once, whether or not a row on this page has a running clock
@@ -73,6 +80,8 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
         "pages": max(1, -(-total // PAGE_SIZE)), "new_form": new_form,
         "state_labels": STATE_LABELS, "channel_labels": CHANNEL_LABELS,
         "missing_sections": missing_sections, "filters": _filter_labels(),
+        "facet_args": facets.query_args(), "facets": facets,
+        "facet_chips": describe(facets, "en" if str(get_locale()).startswith("en") else "zh"),
     }
 
 
