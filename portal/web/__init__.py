@@ -16,6 +16,7 @@ from portal.web import (
     deadlines,
     decision,
     findings,
+    followup,
     home,
     improvement,
     intake,
@@ -44,3 +45,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bulletins.bp)  # the bulletin board, drafting and review
     app.register_blueprint(analytics.bp)  # figures, charts, exports, the quarterly report
     app.register_blueprint(improvement.bp)  # root-cause catalogue, improvement actions
+    app.register_blueprint(followup.bp)  # call-backs, the client's survey, closing

@@ -56,6 +56,7 @@ from portal.request_bodies import (
 )
 from portal.security import csrf_failed, public, shows_csrf_failure
 from portal.services import audit, notices, public_intake
+from portal.services.followup import survey
 from portal.services.intake.errors import ConflictError, IntakeError
 from portal.services.resolution import answers, client_link, lost_link
 from portal.services.resolution.client_link import ClientLinkStatus
@@ -273,6 +274,7 @@ def page_context(complaint: Complaint, token: str, form: AnswerForm | None = Non
         "remedy_labels": REMEDY_KIND_LABELS,
         "method_labels": ANSWER_METHOD_LABELS,
         "reason_max": answers.REASON_MAX,
+        "survey_url": survey.client_page_url(complaint),  # while the call-back's is open
     }
 
 

@@ -11,6 +11,7 @@ from portal.models.resolution import REMEDY_KIND_LABELS
 from portal.security import public, signed_in
 from portal.services import worklist
 from portal.services.followup import actions as improvement_actions
+from portal.services.followup import callbacks
 from portal.services.resolution import remedies
 from portal.web import page_cache
 
@@ -25,6 +26,7 @@ def index():
         work = worklist.for_user(user)
         return render_template("home/index.html", work=work,
                                remedy_tasks=remedies.my_tasks(user),
+                               my_callbacks=callbacks.my_callbacks(user),
                                overdue_remedies=remedies.overdue_tasks(user),
                                remedy_labels=REMEDY_KIND_LABELS,
                                my_actions=improvement_actions.my_open(user),

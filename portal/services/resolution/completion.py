@@ -45,6 +45,7 @@ from portal.models.user import User
 from portal.services import audit, evidence, notices, outbox, postal
 from portal.services.calendar import local_day
 from portal.services.evidence import ReceivedFile
+from portal.services.followup import callbacks
 from portal.services.intake.errors import ConflictError, FieldErrors
 from portal.services.resolution import client_link
 from portal.services.resolution.common import ResolutionError, parse_money
@@ -358,6 +359,7 @@ def _finish_if_last(actor: User, complaint: Complaint, rendered: Rendered) -> No
         "notice_id": notice.id, "version": notice.version, "delivery": delivery,
         "task_ids": [t.id for t in rows],
         "from_state": State.REMEDIES_IN_PROGRESS.value, "to_state": State.FOLLOW_UP.value})
+    callbacks.schedule(complaint, actor)  # every return to follow_up gets its own call-back
     return notice
 
 

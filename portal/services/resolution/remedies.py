@@ -295,6 +295,10 @@ def start(actor: User, complaint: Complaint, plans: Mapping[int, Plan], *,
         if is_internal(task):
             record("remedy_task.created", actor, complaint, task, {
                 "owner_id": task.owner_id, "due": task.due.isoformat()})
+    if complaint.state == State.FOLLOW_UP:
+        from portal.services.followup import callbacks  # it builds on this module
+
+        callbacks.schedule(complaint, actor)
     return created
 
 

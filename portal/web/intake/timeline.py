@@ -108,6 +108,9 @@ KIND_LABELS = {
     "ballot_opened": _l("Ballot opened"),
     "ballot_reminder": _l("Ballot reminder"),
     "client_link": _l("New link to the client's page"),
+    "survey": _l("Satisfaction survey"),
+    "survey_reminder": _l("Satisfaction survey reminder"),
+    "callback_due": _l("Call-back due"),
     "sla_reminder": _l("Deadline reminder"),
     "sla_escalation": _l("Overdue deadline"),
 }
