@@ -85,14 +85,6 @@ def _quarters(today: date) -> list[str]:
     return found
 
 
-def _percent(share: float | None) -> str:
-    return "–" if share is None else f"{share * 100:.0f}%"
-
-
-def _days(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}".removesuffix(".0")
-
-
 def _drill(criteria: Criteria, **facet: str) -> str:
     return url_for("intake.list_complaints", **filters.for_drill_down(criteria, **facet))
 
@@ -100,18 +92,21 @@ def _drill(criteria: Criteria, **facet: str) -> str:
 def _key_figures(result: figures.Figures) -> list[dict[str, str]]:
     spans = result.spans
     mean = result.satisfaction_mean
-    refunds = "; ".join(f"{currency} {amount:,.2f}"
-                        for currency, amount in sorted(result.refund_total.items())) or "0"
+
+    def pair(metric: str) -> str:
+        return f"{quarterly.days(spans[metric].median)} / {quarterly.days(spans[metric].p90)}"
+
+    refunds = quarterly.money(result.refund_total)
     return [
         {"label": _("Complaints"), "value": str(result.total)},
-        {"label": _("Acknowledged on time"), "value": _percent(result.ack_share)},
-        {"label": _("First response on time"), "value": _percent(result.response_share)},
+        {"label": _("Acknowledged on time"), "value": quarterly.percent(result.ack_share)},
+        {"label": _("First response on time"), "value": quarterly.percent(result.response_share)},
         {"label": _("Working days to acknowledge (median / 90th percentile)"),
-         "value": f"{_days(spans['acknowledge'].median)} / {_days(spans['acknowledge'].p90)}"},
+         "value": pair("acknowledge")},
         {"label": _("Working days to decide (median / 90th percentile)"),
-         "value": f"{_days(spans['decide'].median)} / {_days(spans['decide'].p90)}"},
+         "value": pair("decide")},
         {"label": _("Working days to close (median / 90th percentile)"),
-         "value": f"{_days(spans['close'].median)} / {_days(spans['close'].p90)}"},
+         "value": pair("close")},
         {"label": _("Refunds granted"), "value": refunds},
         {"label": _("Average satisfaction"),
          "value": "–" if mean is None else _("%(mean)s of 5 (%(n)d answers)",
@@ -123,7 +118,7 @@ def _key_figures(result: figures.Figures) -> list[dict[str, str]]:
 
 
 def _cell(value: Any, link: str | None = None) -> dict[str, Any]:
-    return {"text": value if isinstance(value, str) else _days(value) if isinstance(
+    return {"text": value if isinstance(value, str) else quarterly.days(value) if isinstance(
         value, float) else str(value), "link": link}
 
 

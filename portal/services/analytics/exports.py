@@ -45,13 +45,8 @@ def headers() -> list[str]:
 
 
 def _query(viewer: User | None, criteria: Criteria, today: date):
-    rows = facts.base(viewer, criteria.conditions(), today).subquery("facts")
-    return facts.with_spans(
-        rows, rows.c.id, rows.c.reference, rows.c.month, rows.c.received_day, rows.c.channel,
-        rows.c.categories, rows.c.department_id, rows.c.severity, rows.c.ack_day,
-        rows.c.ack_status, rows.c.due, rows.c.response_status, rows.c.decided_day,
-        rows.c.closed_day, rows.c.satisfaction,
-    ).order_by(rows.c.received_at, rows.c.id)
+    rows = facts.base(viewer, criteria.conditions(), today, spans=True).subquery("facts")
+    return select(rows).order_by(rows.c.received_at, rows.c.id)
 
 
 def _causes(viewer: User | None, criteria: Criteria, today: date) -> dict[int, list[str]]:

@@ -6,9 +6,9 @@ complaints list's filters and the exports all read.
 - Its department: its matter's department, else its first respondent's (the respondent with
   the lowest user id: the respondents are a set without an order).
 - Acknowledged: the first day its acknowledgement was sent by email (the outbox message's
-  `sent_at`) or posted (the notice's `posted_on`). On time when that day is on or before the
-  first-response clock's due day; late when after it, or when the due day has passed with no
-  acknowledgement; pending otherwise.
+  `sent_at`, the firm's local day) or posted (the notice's `posted_on`), whichever is
+  earlier. On time when that day is on or before the first-response clock's due day; late
+  when after it, or when the due day has passed with no acknowledgement; pending otherwise.
 - First response: on time when the first-response clock stopped on time (`stopped_late` is
   false), late when it stopped late or is still running past its due day; pending otherwise.
 - Decided: its first decision's day. Closed: `closed_at`'s day.
@@ -31,7 +31,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union_all,
 )
 from sqlalchemy.orm import aliased
 
@@ -67,18 +66,28 @@ def department_expr() -> ColumnElement:
     return func.coalesce(matter, respondent)
 
 
-def acknowledged_days() -> Select:
-    """(complaint_id, day): the first day each complaint's acknowledgement left the firm."""
-    sent = (select(OutboxMessage.complaint_id.label("complaint_id"),
-                   local_date(OutboxMessage.sent_at).label("day"))
+def acknowledgements_sent() -> Select:
+    """(complaint_id, day): the first day an acknowledgement email was sent."""
+    return (select(OutboxMessage.complaint_id.label("complaint_id"),
+                   func.min(local_date(OutboxMessage.sent_at)).label("day"))
             .where(OutboxMessage.kind == ACKNOWLEDGEMENT,
                    OutboxMessage.status == OutboxStatus.SENT.value,
-                   OutboxMessage.sent_at.is_not(None), OutboxMessage.complaint_id.is_not(None)))
-    posted = (select(Notice.complaint_id.label("complaint_id"), Notice.posted_on.label("day"))
-              .where(Notice.kind == ACKNOWLEDGEMENT, Notice.posted_on.is_not(None)))
-    both = union_all(sent, posted).subquery("acknowledgements")
-    return (select(both.c.complaint_id, func.min(both.c.day).label("day"))
-            .group_by(both.c.complaint_id))
+                   OutboxMessage.sent_at.is_not(None), OutboxMessage.complaint_id.is_not(None))
+            .group_by(OutboxMessage.complaint_id))
+
+
+def acknowledgements_posted() -> Select:
+    """(complaint_id, day): the first day an acknowledgement was posted."""
+    return (select(Notice.complaint_id.label("complaint_id"),
+                   func.min(Notice.posted_on).label("day"))
+            .where(Notice.kind == ACKNOWLEDGEMENT, Notice.posted_on.is_not(None))
+            .group_by(Notice.complaint_id))
+
+
+def earlier(first: ColumnElement, second: ColumnElement) -> ColumnElement:
+    """The earlier of two days, either of which may be NULL."""
+    return case((first.is_(None), second), (second.is_(None), first),
+                (first <= second, first), else_=second)
 
 
 def ack_status(ack_day: ColumnElement, due: ColumnElement, today: date) -> ColumnElement:
@@ -96,65 +105,55 @@ def response_status(stopped_at: ColumnElement, stopped_late: ColumnElement,
                 else_=PENDING)
 
 
-def first_decisions() -> Select:
-    return (select(Decision.complaint_id, func.min(Decision.decided_at).label("decided_at"))
-            .group_by(Decision.complaint_id))
-
-
 def latest_satisfaction() -> Select:
-    latest = (select(func.max(Callback.id)).where(Callback.satisfaction.is_not(None))
-              .group_by(Callback.complaint_id))
-    return select(Callback.complaint_id, Callback.satisfaction).where(Callback.id.in_(latest))
+    """(complaint_id, satisfaction) of each complaint's latest answered call-back (a join
+    with the grouped ids: SQLite would run an IN (subquery) again for every complaint)."""
+    latest = (select(func.max(Callback.id).label("id")).where(Callback.satisfaction.is_not(None))
+              .group_by(Callback.complaint_id).subquery("latest"))
+    return (select(Callback.complaint_id, Callback.satisfaction)
+            .join(latest, latest.c.id == Callback.id))
 
 
-def base(viewer: User | None, conditions: list[ColumnElement[bool]], today: date) -> Select:
-    """One row per registered complaint the viewer may see and the conditions keep."""
+def base(viewer: User | None, conditions: list[ColumnElement[bool]], today: date, *,
+         spans: bool = False) -> Select:
+    """One row per registered complaint the viewer may see and the conditions keep; with
+    `spans`, also the working days from receipt to each end (`<name>_days` for each of SPANS,
+    NULL until it ends): differences of the working-day table's numbers."""
     promised = aliased(Deadline, name="promised")
-    ack = acknowledged_days().subquery("ack")
-    decided = first_decisions().subquery("decided")
+    sent = acknowledgements_sent().subquery("sent")
+    posted = acknowledgements_posted().subquery("posted")
+    decided = aliased(Decision, name="decided")  # the first decision: number 1
     scored = latest_satisfaction().subquery("scored")
-    ack_day = ack.c.day
-    return (
+    days = {"received_day": local_date(Complaint.received_at),
+            "ack_day": earlier(sent.c.day, posted.c.day),
+            "decided_day": local_date(decided.decided_at),
+            "closed_day": local_date(Complaint.closed_at)}
+    query = (
         select(Complaint.id, Complaint.reference, Complaint.channel, Complaint.severity,
                Complaint.categories, Complaint.received_at,
                local_month(Complaint.received_at).label("month"),
-               local_date(Complaint.received_at).label("received_day"),
-               department_expr().label("department_id"),
-               ack_day.label("ack_day"), promised.due.label("due"),
-               ack_status(ack_day, promised.due, today).label("ack_status"),
+               department_expr().label("department_id"), promised.due.label("due"),
+               ack_status(days["ack_day"], promised.due, today).label("ack_status"),
                response_status(promised.stopped_at, promised.stopped_late, promised.due,
                                today).label("response_status"),
-               local_date(decided.c.decided_at).label("decided_day"),
-               local_date(Complaint.closed_at).label("closed_day"),
-               scored.c.satisfaction.label("satisfaction"))
+               scored.c.satisfaction.label("satisfaction"),
+               *(day.label(name) for name, day in days.items()))
         .select_from(Complaint)
         .outerjoin(promised, and_(promised.complaint_id == Complaint.id,
                                   promised.kind == DeadlineKind.FIRST_RESPONSE.value))
-        .outerjoin(ack, ack.c.complaint_id == Complaint.id)
-        .outerjoin(decided, decided.c.complaint_id == Complaint.id)
+        .outerjoin(sent, sent.c.complaint_id == Complaint.id)
+        .outerjoin(posted, posted.c.complaint_id == Complaint.id)
+        .outerjoin(decided, and_(decided.complaint_id == Complaint.id, decided.number == 1))
         .outerjoin(scored, scored.c.complaint_id == Complaint.id)
         .where(Complaint.registered_at.is_not(None), visible(viewer), *conditions)
     )
-
-
-def span_columns(rows) -> tuple[list, list]:
-    """For a select over `rows` (a subquery or CTE of `base()`): the span columns (working days
-    from receipt to each end, NULL when it has not ended) and the outer joins they need."""
-    start = aliased(WorkingDay, name="wd_received")
-    joins = [(start, start.day == rows.c.received_day)]
-    columns = []
-    for name, end_column in SPANS.items():
-        end = aliased(WorkingDay, name=f"wd_{name}")
-        joins.append((end, end.day == rows.c[end_column]))
-        columns.append((end.number - start.number).label(f"{name}_days"))
-    return columns, joins
-
-
-def with_spans(rows, *columns: ColumnElement) -> Select:
-    spans, joins = span_columns(rows)
-    query = select(*columns, *spans).select_from(rows)
-    for table, on in joins:
-        query = query.outerjoin(table, on)
+    if spans:
+        received = aliased(WorkingDay, name="wd_received")
+        query = query.outerjoin(received, received.day == days["received_day"])
+        for name, end_day in SPANS.items():
+            end = aliased(WorkingDay, name=f"wd_{name}")
+            query = (query.outerjoin(end, end.day == days[end_day])
+                     .add_columns((end.number - received.number).label(f"{name}_days")))
     return query
 
 

@@ -126,7 +126,7 @@ def _row(figure: str, key, n, value=None):
 
 def statement(viewer: User | None, criteria: Criteria, today: date):
     """The one statement: rows (figure, key, n, value)."""
-    rows = facts.base(viewer, criteria.conditions(), today).cte("facts")
+    rows = facts.base(viewer, criteria.conditions(), today, spans=True).cte("facts")
     if db.engine.dialect.name in ("sqlite", "postgresql"):
         rows = rows.prefix_with("MATERIALIZED")  # computed once, read by every branch
     count = func.count()
@@ -174,10 +174,9 @@ def _remedy_parts(rows) -> list:
 
 
 def _percentile_part(rows):
-    spans = facts.with_spans(rows, rows.c.id).subquery("spans")
     each = [select(literal_column(f"'{name}'", String).label("metric"),
-                   spans.c[f"{name}_days"].label("days"))
-            .where(spans.c[f"{name}_days"].is_not(None)) for name in facts.SPANS]
+                   rows.c[f"{name}_days"].label("days"))
+            .where(rows.c[f"{name}_days"].is_not(None)) for name in facts.SPANS]
     every = union_all(*each).subquery("every_span")
     ranked = select(
         every.c.metric, every.c.days,

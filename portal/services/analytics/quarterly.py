@@ -60,15 +60,15 @@ def _label(labels: dict, code: str) -> dict[str, str]:
     return found
 
 
-def _percent(share: float | None) -> str:
+def percent(share: float | None) -> str:
     return "–" if share is None else f"{share * 100:.0f}%"
 
 
-def _days(value: float | None) -> str:
+def days(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}".removesuffix(".0")
 
 
-def _money(amounts: dict) -> str:
+def money(amounts: dict) -> str:
     if not amounts:
         return "0"
     return "; ".join(f"{currency} {amount:,.2f}" for currency, amount in sorted(amounts.items()))
@@ -77,7 +77,7 @@ def _money(amounts: dict) -> str:
 def key_figures(now: figures.Figures, before: figures.Figures) -> list[dict[str, Any]]:
     """(labels in both languages, this quarter, the previous one) for the summary table."""
     def span(fig: figures.Figures, metric: str, which: str) -> str:
-        return _days(getattr(fig.spans[metric], which))
+        return days(getattr(fig.spans[metric], which))
 
     def mean(fig: figures.Figures) -> str:
         if fig.satisfaction_mean is None:
@@ -87,9 +87,9 @@ def key_figures(now: figures.Figures, before: figures.Figures) -> list[dict[str,
     rows = [
         ({"zh": "投诉数", "en": "Complaints received"}, lambda f: str(f.total)),
         ({"zh": "按时确认收悉的比例", "en": "Acknowledged on time"},
-         lambda f: _percent(f.ack_share)),
+         lambda f: percent(f.ack_share)),
         ({"zh": "按时首次答复的比例", "en": "First response on time"},
-         lambda f: _percent(f.response_share)),
+         lambda f: percent(f.response_share)),
     ]
     for metric, zh, en in (("acknowledge", "确认收悉", "acknowledge"),
                            ("decide", "作出决定", "decide"), ("close", "结案", "close")):
@@ -99,7 +99,7 @@ def key_figures(now: figures.Figures, before: figures.Figures) -> list[dict[str,
                       "en": f"Working days to {en} (90th percentile)"},
                      lambda f, m=metric: span(f, m, "p90")))
     rows += [
-        ({"zh": "退费总额", "en": "Refunds granted"}, lambda f: _money(f.refund_total)),
+        ({"zh": "退费总额", "en": "Refunds granted"}, lambda f: money(f.refund_total)),
         ({"zh": "满意度平均分（1–5）", "en": "Average satisfaction (1–5)"}, mean),
     ]
     return [{"label": label, "now": value(now), "before": value(before)}
