@@ -26,7 +26,7 @@ from sqlalchemy import select
 from portal.db import db
 from portal.models.followup import ComplaintRootCause
 from portal.models.user import User
-from portal.services.analytics import facts
+from portal.services.analytics import facts, figures
 from portal.services.analytics.charts import Names
 from portal.services.analytics.filters import Criteria
 
@@ -65,6 +65,7 @@ def lines(viewer: User | None, criteria: Criteria, today: date, names: Names
     """The header, then one list of cell values per complaint (dates as dates, numbers as
     numbers, labels as text)."""
     yield headers()
+    figures.without_jit()
     causes = _causes(viewer, criteria, today)
     separator = names.words.get("list_separator", ", ")
     result = db.session.execute(_query(viewer, criteria, today)

@@ -56,14 +56,25 @@ def visible(viewer: User | None) -> ColumnElement[bool]:
     return true() if viewer is None else Complaint.visible_to(viewer)
 
 
-def department_expr() -> ColumnElement:
-    matter = (select(Matter.department_id).where(Matter.id == Complaint.matter_id)
-              .scalar_subquery())
-    respondent = (select(User.department_id)
-                  .join(complaint_respondent, complaint_respondent.c.user_id == User.id)
-                  .where(complaint_respondent.c.complaint_id == Complaint.id)
-                  .order_by(complaint_respondent.c.user_id).limit(1).scalar_subquery())
-    return func.coalesce(matter, respondent)
+def with_department(query: Select) -> tuple[Select, ColumnElement]:
+    """`query` (over Complaint) joined with what names the department, and the department's
+    expression: the matter's department, else the first respondent's. Joins rather than
+    correlated subqueries: PostgreSQL then hashes them instead of probing per complaint."""
+    matter = aliased(Matter, name="dept_matter")
+    first = (select(complaint_respondent.c.complaint_id,
+                    func.min(complaint_respondent.c.user_id).label("user_id"))
+             .group_by(complaint_respondent.c.complaint_id).subquery("first_respondent"))
+    person = aliased(User, name="dept_person")
+    query = (query.outerjoin(matter, matter.id == Complaint.matter_id)
+             .outerjoin(first, first.c.complaint_id == Complaint.id)
+             .outerjoin(person, person.id == first.c.user_id))
+    return query, func.coalesce(matter.department_id, person.department_id)
+
+
+def in_department(department_id: int) -> ColumnElement[bool]:
+    """Complaint.id among the complaints of this department (the same joins as the facts)."""
+    query, department = with_department(select(Complaint.id))
+    return Complaint.id.in_(query.where(department == department_id))
 
 
 def acknowledgements_sent() -> Select:
@@ -132,7 +143,7 @@ def base(viewer: User | None, conditions: list[ColumnElement[bool]], today: date
         select(Complaint.id, Complaint.reference, Complaint.channel, Complaint.severity,
                Complaint.categories, Complaint.received_at,
                local_month(Complaint.received_at).label("month"),
-               department_expr().label("department_id"), promised.due.label("due"),
+               promised.due.label("due"),
                ack_status(days["ack_day"], promised.due, today).label("ack_status"),
                response_status(promised.stopped_at, promised.stopped_late, promised.due,
                                today).label("response_status"),
@@ -147,6 +158,8 @@ def base(viewer: User | None, conditions: list[ColumnElement[bool]], today: date
         .outerjoin(scored, scored.c.complaint_id == Complaint.id)
         .where(Complaint.registered_at.is_not(None), visible(viewer), *conditions)
     )
+    query, department = with_department(query)
+    query = query.add_columns(department.label("department_id"))
     if spans:
         received = aliased(WorkingDay, name="wd_received")
         query = query.outerjoin(received, received.day == days["received_day"])

@@ -33,6 +33,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.orm import aliased
@@ -191,10 +192,19 @@ def _percentile_part(rows):
     return select(*_row("span", key, ranked.c.total, ranked.c.days)).where(or_(*wanted))
 
 
+def without_jit() -> None:
+    """PostgreSQL compiles a statement this costly with LLVM (jit, on by default above a cost
+    of 100,000), which takes about a second, longer than running it: off for the rest of this
+    (read) transaction."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
+
+
 def compute(viewer: User | None, criteria: Criteria, today: date) -> Figures:
     """The figures of the complaints `viewer` may see that `criteria` keeps (the working-day
     table must cover the period: `calendar_table.ensure` first)."""
     figures = Figures(criteria=criteria, today=today)
+    without_jit()
     ranks: dict[str, dict[int, float]] = {}
     totals: dict[str, int] = {}
     for figure, key, n, value in db.session.execute(statement(viewer, criteria, today)):

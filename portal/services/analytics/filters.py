@@ -278,7 +278,7 @@ class Facets:
         if self.end is not None:
             found.append(Complaint.received_at < local_midnight(self.end + timedelta(days=1)))
         if self.department_id is not None:
-            found.append(facts.department_expr() == self.department_id)
+            found.append(facts.in_department(self.department_id))
         if self.severity:
             found.append(Complaint.severity == self.severity)
         if self.channel:
