@@ -44,7 +44,7 @@ from portal.services.analytics import (
 )
 from portal.services.analytics.filters import Criteria, FilterError
 from portal.web import htmx, page_cache
-from portal.web.downloads import content_disposition
+from portal.web.downloads import DOWNLOAD_CSP, content_disposition
 
 bp = Blueprint("analytics", __name__)
 PAGE, PARTIAL = "analytics/index.html", "analytics/_analytics.html"
@@ -254,7 +254,7 @@ def _download(response: Response, name: str, content_type: str) -> Response:
     response.headers["Content-Type"] = content_type
     response.headers["Content-Disposition"] = content_disposition(name, name)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     return response
 
 

@@ -14,6 +14,9 @@ from urllib.parse import quote
 from flask import Response, send_file
 from werkzeug.http import dump_options_header
 
+# A download is never a page: nothing runs in it, nothing frames it, nothing embeds it.
+DOWNLOAD_CSP = "default-src 'none'; frame-ancestors 'none'; object-src 'none'; sandbox"
+
 
 def content_disposition(name: str, ascii_name: str) -> str:
     """`attachment; filename=<ascii>`, plus `filename*=UTF-8''<name>` when the name is not
@@ -30,5 +33,5 @@ def attachment(path: Path, *, content_type: str, name: str, ascii_name: str) -> 
     response.headers["Content-Type"] = content_type
     response.headers["Content-Disposition"] = content_disposition(name, ascii_name)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     return response

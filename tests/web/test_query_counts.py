@@ -122,4 +122,6 @@ def test_pages_issue_the_same_number_of_queries_at_10_and_at_200_complaints(
     _grow_to(app, 200)
     large = _measure(app, client, urls)
     assert large == small
-    assert max(large.values()) <= 30, large
+    # A ceiling, not a target: the case file reads one phase's rows per area (and, for a
+    # partner, the improvement actions linked to the complaint), then writes its audit row.
+    assert max(large.values()) <= 32, large

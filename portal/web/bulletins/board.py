@@ -28,7 +28,7 @@ from portal.models.investigation import CATEGORY_LABELS
 from portal.models.user import Role, User
 from portal.security import roles, signed_in
 from portal.services.bulletins import publishing
-from portal.web import htmx, page_cache
+from portal.web import downloads, htmx, page_cache
 from portal.web.bulletins import bp
 from portal.web.decision.common import FormState, refused_state
 from portal.web.display import label_of
@@ -199,6 +199,6 @@ def pdf(bulletin_id: int):
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = dump_options_header("inline", {"filename": name})
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = downloads.DOWNLOAD_CSP
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -280,6 +280,6 @@ def report(key: str):
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = downloads.content_disposition(name, name)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = downloads.DOWNLOAD_CSP
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -113,5 +113,5 @@ def preview(key: str, evidence_id: int):
         abort(404)
     response = send_file(image, mimetype="image/png", conditional=False, etag=False,
                          max_age=0, download_name="preview.png")
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = downloads.DOWNLOAD_CSP
     return response
