@@ -118,8 +118,9 @@ def _key_figures(result: figures.Figures) -> list[dict[str, str]]:
 
 
 def _cell(value: Any, link: str | None = None) -> dict[str, Any]:
-    return {"text": value if isinstance(value, str) else quarterly.days(value) if isinstance(
-        value, float) else str(value), "link": link}
+    if value is None or isinstance(value, float):  # a span: "–" when nothing was counted
+        return {"text": quarterly.days(value), "link": link}
+    return {"text": value if isinstance(value, str) else str(value), "link": link}
 
 
 def _section(result: figures.Figures, chart: str, names: charts.Names,

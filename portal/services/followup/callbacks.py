@@ -388,7 +388,15 @@ def survey_words(callback: Callback) -> str:
         return _("The survey was emailed and reminded once, without an answer.")
     if callback.survey_sent_at is not None:
         return _("The survey was emailed, without an answer so far.")
-    return _("No survey was emailed (the client has no email address on record).")
+    if not (callback.complaint_id and _client_email(callback)):
+        return _("No survey was emailed (the client has no email address on record).")
+    return _("No survey was emailed (PUBLIC_BASE_URL is not set, so no link could be made); "
+             "the client can answer it from their page.")
+
+
+def _client_email(callback: Callback) -> str | None:
+    complaint = db.session.get(Complaint, callback.complaint_id)
+    return complaint.complainant.email if complaint and complaint.complainant else None
 
 
 def _queue_reminder(user: User, callback: Callback, complaint: Complaint) -> None:
