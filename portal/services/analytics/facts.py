@@ -116,13 +116,12 @@ def response_status(stopped_at: ColumnElement, stopped_late: ColumnElement,
                 else_=PENDING)
 
 
-def latest_satisfaction() -> Select:
-    """(complaint_id, satisfaction) of each complaint's latest answered call-back (a join
-    with the grouped ids: SQLite would run an IN (subquery) again for every complaint)."""
-    latest = (select(func.max(Callback.id).label("id")).where(Callback.satisfaction.is_not(None))
-              .group_by(Callback.complaint_id).subquery("latest"))
-    return (select(Callback.complaint_id, Callback.satisfaction)
-            .join(latest, latest.c.id == Callback.id))
+def latest_answers() -> Select:
+    """(complaint_id, id): each complaint's latest answered call-back. Joined like the
+    acknowledgements (SQLite indexes the grouped rows on the fly), then the call-back by its
+    primary key; a join with a joined subquery was scanned whole for every complaint."""
+    return (select(Callback.complaint_id, func.max(Callback.id).label("id"))
+            .where(Callback.satisfaction.is_not(None)).group_by(Callback.complaint_id))
 
 
 def base(viewer: User | None, conditions: list[ColumnElement[bool]], today: date, *,
@@ -134,7 +133,8 @@ def base(viewer: User | None, conditions: list[ColumnElement[bool]], today: date
     sent = acknowledgements_sent().subquery("sent")
     posted = acknowledgements_posted().subquery("posted")
     decided = aliased(Decision, name="decided")  # the first decision: number 1
-    scored = latest_satisfaction().subquery("scored")
+    latest = latest_answers().subquery("latest")
+    scored = aliased(Callback, name="scored")
     days = {"received_day": local_date(Complaint.received_at),
             "ack_day": earlier(sent.c.day, posted.c.day),
             "decided_day": local_date(decided.decided_at),
@@ -147,7 +147,7 @@ def base(viewer: User | None, conditions: list[ColumnElement[bool]], today: date
                ack_status(days["ack_day"], promised.due, today).label("ack_status"),
                response_status(promised.stopped_at, promised.stopped_late, promised.due,
                                today).label("response_status"),
-               scored.c.satisfaction.label("satisfaction"),
+               scored.satisfaction.label("satisfaction"),
                *(day.label(name) for name, day in days.items()))
         .select_from(Complaint)
         .outerjoin(promised, and_(promised.complaint_id == Complaint.id,
@@ -155,7 +155,8 @@ def base(viewer: User | None, conditions: list[ColumnElement[bool]], today: date
         .outerjoin(sent, sent.c.complaint_id == Complaint.id)
         .outerjoin(posted, posted.c.complaint_id == Complaint.id)
         .outerjoin(decided, and_(decided.complaint_id == Complaint.id, decided.number == 1))
-        .outerjoin(scored, scored.c.complaint_id == Complaint.id)
+        .outerjoin(latest, latest.c.complaint_id == Complaint.id)
+        .outerjoin(scored, scored.id == latest.c.id)
         .where(Complaint.registered_at.is_not(None), visible(viewer), *conditions)
     )
     query, department = with_department(query)
