@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 from portal.db import db, write_transaction
 from portal.models import Complaint
 from tests.browser.helpers import LiveServer, check_page, login, logout
-from tests.browser.test_intake_browser import pdf_text
+from tests.browser.test_intake_browser import pdf_text, settled
 from tests.bulletin_support import finished
 
 REFERENCE = "TS-2026-68001"
@@ -59,6 +59,7 @@ def test_a_partner_drafts_reviews_and_publishes_and_an_investigator_reads_it(
     expect(text).to_contain_text("客户甲")
     _no_identity(text.inner_text())
     expect(text).not_to_contain_text(ORDINARY)  # the engine took the adjective for her name
+    settled(page)
     check_page(page)
 
     # The last replacement of 高明 is the adjective: undo it, with the reason.
@@ -78,6 +79,7 @@ def test_a_partner_drafts_reviews_and_publishes_and_an_investigator_reads_it(
     while page.locator("#bulletin-flags-h").count():
         page.get_by_role("button", name="Replace it everywhere").first.click()
         page.wait_for_load_state("networkidle")
+    settled(page)
     check_page(page)
     with page.expect_navigation(url=re.compile(rf"/bulletins/{bulletin_id}$")):
         page.get_by_role("button", name="Publish the bulletin").click()
@@ -96,6 +98,7 @@ def test_a_partner_drafts_reviews_and_publishes_and_an_investigator_reads_it(
     expect(main).to_contain_text(ORDINARY)
     _no_identity(main.inner_text())
     assert REFERENCE not in page.content()
+    settled(page)
     check_page(page)
 
     pdf = page.request.get(f"/bulletins/{bulletin_id}.pdf")

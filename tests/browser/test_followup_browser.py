@@ -26,7 +26,7 @@ from portal.db import db, write_transaction
 from portal.models import Complaint, State
 from portal.services import outbox
 from tests.browser.helpers import LiveServer, check_page, login, track_documents
-from tests.browser.test_intake_browser import pdf_text, smtp  # noqa: F401
+from tests.browser.test_intake_browser import pdf_text, settled, smtp  # noqa: F401
 from tests.remedies_support import accepted, started
 from tests.smtp_fixture import SMTPServer
 
@@ -67,6 +67,7 @@ def _client_answers_survey(browser: Browser, server: LiveServer, link: str) -> N
         track_documents(page)
         page.goto(link)
         page.locator("input[name=satisfaction][value='5']").check()
+        settled(page)
         check_page(page)
         page.locator("main form button[type=submit]").click()
         page.wait_for_load_state("networkidle")
@@ -95,6 +96,7 @@ def _improvement_action(page: Page) -> None:
     owner = form.locator("select[name=owner] option", has_text="刘慧敏").first
     form.locator("select[name=owner]").select_option(owner.get_attribute("value"))
     form.get_by_label("Fees not explained").check()
+    settled(page)
     check_page(page)
     with page.expect_navigation(url=re.compile(r"/actions/\d+$")):
         form.get_by_role("button", name="Create the action").click()
@@ -110,6 +112,7 @@ def _analytics(page: Page, tmp_path: Path) -> None:
     expect(page.locator("#analytics > p.muted").first).not_to_have_text(before)
     page.locator("#analytics-severity").select_option("")
     expect(page.locator("#analytics > p.muted").first).to_have_text(before)
+    settled(page)
     check_page(page)
     chart = page.locator("#analytics img").first
     answer = page.request.get(chart.get_attribute("src"))

@@ -112,6 +112,7 @@ def _fees_and_ballot(page: Page) -> int:
     closes = (clock.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
     page.locator("#ballot-new").get_by_label("Voting closes at").fill(closes)
     page.locator("#ballot-new").get_by_label(re.compile("Most a partner may refund")).fill("3000")
+    settled(page)
     check_page(page)
     with page.expect_navigation(url=re.compile(r"/ballots/\d+$")):
         page.get_by_role("button", name="Open the ballot").click()
@@ -162,6 +163,7 @@ def _vote(page: Page, username: str, ballot_id: int, choices: tuple[str, str], c
         vote.locator(f"fieldset:has(> legend:text-is('Proposal {number + 1}'))").get_by_label(
             choice, exact=True).check()
     vote.get_by_label("Comment on proposal 1 (optional)").fill(comment)
+    settled(page)
     check_page(page)
     vote.get_by_role("button", name="Record my vote").click()
     settled(page)
@@ -175,6 +177,7 @@ def _tally_after_close(page: Page) -> None:
     expect(main).to_contain_text("陈述属实，应当致歉。")
     expect(main).to_contain_text("同意，退费合理。")
     expect(page.locator("#proposal-1-h")).to_contain_text("Adopted")
+    settled(page)
     check_page(page)
 
 
@@ -187,6 +190,7 @@ def _decide_and_issue(page: Page) -> None:
     record.get_by_label("Summary of the findings for the client").fill(SUMMARY_ZH)
     record.get_by_role("button", name="Record the decision").click()
     expect(page.locator("#decision-1")).to_be_visible()
+    settled(page)
     check_page(page)
     page.locator("#decision-issue").get_by_role("button", name="Issue the notice").click()
     expect(page.locator("#decision-notices")).to_contain_text("Version 1")
@@ -219,6 +223,7 @@ def _client_answers(browser: Browser, server: LiveServer, link: str, kind: str,
         expect(page.locator("#client-notices li")).to_have_count(notices)
         if reason:
             page.locator("textarea[name=reason]").fill(reason)
+        settled(page)
         check_page(page)
         page.locator(f"button[name=kind][value={kind}]").click()
         settled(page)
@@ -277,6 +282,7 @@ def _carry_out(page: Page, tmp_path: Path) -> None:
     expect(area.locator(".remedy-task", has_text="Written apology")).to_contain_text("Done")
     internal = area.locator(".remedy-task", has_text="Internal criticism")
     expect(internal).to_contain_text("Internal: partners only")
+    settled(page)
     check_page(page)
 
 
