@@ -54,8 +54,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.services import notices
 
     notices.register_attachments()  # the outbox attaches notices without importing them
-
     from portal.cli import register_cli
+    from portal.services.analytics import fact_table  # noqa: F401 - its hook keeps the table
 
     register_cli(app)
     if not config_module.second_partner_approval(app.config):

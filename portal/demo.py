@@ -12,6 +12,7 @@ from portal.models.matter import Client, Matter
 from portal.models.user import Department, Role, User
 from portal.services.accounts import hash_password
 from portal.services.followup.catalogue import seed_defaults as seed_root_causes
+from portal.services.prevention.core import seed_defaults as seed_matter_types
 from portal.services.resolution.recourse import seed_defaults as seed_recourse
 from portal.services.rules_catalogue import seed_rules
 
@@ -80,6 +81,7 @@ def seed(password: str) -> bool:
     seed_rules()  # a database made without the migration lacks the rules catalogue
     seed_recourse()  # ... and the routes of recourse
     seed_root_causes()  # ... and the root-cause catalogue
+    seed_matter_types()  # ... and the matter types with their checklist templates
     if db.session.scalar(select(User).where(User.username == "reception")):
         return False
     by_code: dict[str, Department] = {}

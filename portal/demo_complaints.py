@@ -5,7 +5,8 @@ registration (`services/intake/registration.py`): each gets a reference `TS-<yea
 from that year's `ReferenceCounter` (so a complaint registered afterwards continues the series),
 and its first-response clock from the working-day calendar, met on time once that day is past.
 No acknowledgement is queued: these complaints were answered long ago, and the outbox must not
-mail thousands of made-up clients.
+mail thousands of made-up clients. What happened to each afterwards (triage, findings, the
+decision, closing, satisfaction) comes from portal/demo_outcomes.py, in the same batch.
 One audit event records the seeding itself. The data are deterministic: the same database and
 the same `random_seed` give the same complaints.
 """
@@ -24,6 +25,7 @@ from sqlalchemy import func, select
 from portal import clock
 from portal.db import db, write_transaction
 from portal.demo import DEPARTMENTS, LAWYERS
+from portal.demo_outcomes import Outcomes, seed_actions
 from portal.models.complaint import (
     Channel,
     Complaint,
@@ -389,7 +391,8 @@ def _batches(items: list, size: int) -> Iterator[list]:
 
 def seed_complaints(count: int, *, random_seed: int = 2026,
                     progress: Callable[[int], None] | None = None) -> list[str]:
-    """Add `count` registered complaints to the demo firm; return their references.
+    """Add `count` complaints to the demo firm, each as far along as its age makes likely;
+    return their references.
 
     Call it outside any transaction: it commits one write transaction per BATCH complaints.
     """
@@ -401,6 +404,7 @@ def seed_complaints(count: int, *, random_seed: int = 2026,
     references: list[str] = []
     ids: list[int] = []
     generator = _Generator(rng, _firm(), _matter_numbers())
+    outcomes = Outcomes(random.Random(f"{random_seed}:{already}:outcomes"), now)
     db.session.commit()  # end the read: each batch is its own write transaction
     for times in _batches(_received_times(rng, count, now), BATCH):
         with write_transaction():
@@ -409,9 +413,11 @@ def seed_complaints(count: int, *, random_seed: int = 2026,
             _assign_references(complaints)
             db.session.add_all(complaints)
             db.session.flush()
+            outcomes.add(complaints)
             references += [c.reference for c in complaints]
             ids += [c.id for c in complaints]
             if len(references) == count:
+                seed_actions(outcomes.rng, now.astimezone(LOCAL_TZ).date())
                 audit.record("demo.complaints_seeded", details={
                     "count": count, "first_id": min(ids), "last_id": max(ids)})
         if progress:

@@ -16,6 +16,7 @@ from itsdangerous import URLSafeTimedSerializer
 from portal import clock as portal_clock
 from portal import create_app
 from portal.db import db, write_transaction
+from portal.services.analytics import fact_table
 
 DEMO_PASSWORD = "redress-demo"
 # The demo user that holds just this one role (portal/demo.py): partner2 (刘慧敏) is only a
@@ -86,7 +87,11 @@ def app(tmp_path):
     yield app
     with app.app_context():
         db.session.remove()
+        with db.engine.connect() as connection:
+            stale = fact_table.drift(connection)
         db.engine.dispose()
+    assert stale == [], f"complaint_fact out of step for complaints {stale}"
+
 
 
 @pytest.fixture(autouse=True)

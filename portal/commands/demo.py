@@ -21,8 +21,8 @@ cli = AppGroup("demo", help="Demonstration data.")
 @cli.command("seed")
 @click.option("--complaints", "complaints", default=0, show_default=True,
               type=click.IntRange(0, 200_000),
-              help="Also add this many registered complaints spread over the last five years "
-                   "(added on every run).")
+              help="Also add this many complaints spread over the last five years, each as "
+                   "far along as its age makes likely (added on every run).")
 @click.option("--random-seed", default=2026, show_default=True, type=int,
               help="Seed of the generated complaints (the same seed gives the same data).")
 def seed_command(complaints: int, random_seed: int) -> None:
@@ -41,7 +41,7 @@ def seed_command(complaints: int, random_seed: int) -> None:
     if complaints:
         with click.progressbar(length=complaints, label="Registered complaints") as bar:
             references = seed_complaints(complaints, random_seed=random_seed, progress=bar.update)
-        click.echo(f"{len(references)} registered complaints added "
+        click.echo(f"{len(references)} complaints added "
                    f"({min(references)} … {max(references)}).")
 
 

@@ -1,6 +1,7 @@
 """Models, one module per aggregate; imported here so Alembic sees every table."""
 
 from portal.models.access_request import AccessRequest, AccessRequestKind, AccessRequestStatus
+from portal.models.analytics import ComplaintFact
 from portal.models.audit import AuditEvent
 from portal.models.bulletin import Bulletin, BulletinStatus
 from portal.models.calendar import CalendarOverride, ConfirmedYear
@@ -43,6 +44,13 @@ from portal.models.investigation import (
 from portal.models.matter import Client, Matter
 from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage, OutboxStatus
+from portal.models.prevention import (
+    ChecklistTemplateItem,
+    ExpectationEntry,
+    MatterChecklistItem,
+    MatterType,
+    ProgressReport,
+)
 from portal.models.ratelimit import RateLimitHit
 from portal.models.resolution import (
     Ballot,
@@ -60,9 +68,15 @@ from portal.models.resolution import (
 from portal.models.user import Department, LoginAttempt, Role, User, UserAlias, UserRole
 
 __all__ = [
+    "ChecklistTemplateItem",
+    "ExpectationEntry",
+    "MatterChecklistItem",
+    "MatterType",
+    "ProgressReport",
     "ActionKind",
     "ActionStatus",
     "CallAttempt",
+    "ComplaintFact",
     "Callback",
     "CallbackStatus",
     "ComplaintRootCause",

@@ -30,7 +30,7 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str | None] = mapped_column(Text)
     # [{"notice_id": 1}] or [{"path": "...", "filename": "...", "content_type": "..."}]
     attachments: Mapped[list] = mapped_column(JSON, default=list)
-    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)

@@ -19,6 +19,7 @@ from portal.db import db, write_transaction
 from portal.demo_complaints import seed_complaints
 from portal.models import Client, Complaint, Deadline, Matter, State, User
 from portal.services import audit
+from portal.services.analytics import fact_table
 
 PAGES = [
     "/",
@@ -70,6 +71,7 @@ def _reopen_clocks() -> None:
         for remainder, due in ((0, today - timedelta(days=1)), (1, today)):
             db.session.execute(update(Deadline).where(Deadline.id % 3 == remainder)
                                .values(due=due, stopped_at=None))
+        fact_table.refresh_all(db.session.connection())  # a bulk UPDATE skips its hook
 
 
 @contextmanager
@@ -124,4 +126,7 @@ def test_pages_issue_the_same_number_of_queries_at_10_and_at_200_complaints(
     assert large == small
     # A ceiling, not a target: the case file reads one phase's rows per area (and, for a
     # partner, the improvement actions linked to the complaint), then writes its audit row.
-    assert max(large.values()) <= 32, large
+    # The seeded complaints now reach every phase, so the record page shows all of its areas:
+    # about 53 statements, some of them repeated between areas (the routing rules, the
+    # department heads, the notices), which is where to start when lowering it.
+    assert max(large.values()) <= 56, large

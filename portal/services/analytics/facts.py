@@ -1,5 +1,8 @@
 """What the analytics know about each complaint, as SQL: one definition that the figures, the
-complaints list's filters and the exports all read.
+complaints list's filters and the exports all read. The costly parts are stored per complaint
+in `complaint_fact` (services/analytics/fact_table.py keeps it, and defines each of them);
+this module adds what is read from the complaint itself and what depends on the day of the
+view.
 
 - A complaint counts once it was registered (`registered_at`), by the month it was received
   (the firm's local day).
@@ -13,6 +16,8 @@ complaints list's filters and the exports all read.
   false), late when it stopped late or is still running past its due day; pending otherwise.
 - Decided: its first decision's day. Closed: `closed_at`'s day.
 - Satisfaction: the score of its latest answered call-back.
+- Working-day spans (receipt to acknowledgement, decision, closing) are differences of the
+  working-day table's numbers, joined when read: a calendar override renumbers that table.
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    func,
     literal,
     or_,
     select,
@@ -34,17 +38,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from portal.models.complaint import Complaint, complaint_respondent
-from portal.models.deadline import Deadline, DeadlineKind
-from portal.models.followup import Callback, WorkingDay
-from portal.models.matter import Matter
-from portal.models.notice import Notice
-from portal.models.outbox import OutboxMessage, OutboxStatus
-from portal.models.resolution import Decision
+from portal.models.analytics import ComplaintFact
+from portal.models.complaint import Complaint
+from portal.models.followup import WorkingDay
 from portal.models.user import User
-from portal.services.analytics.sql import local_date, local_month
+from portal.services.analytics import fact_table  # noqa: F401 - its hook keeps the table
 
-ACKNOWLEDGEMENT = "acknowledgement"
 ON_TIME, LATE, PENDING = "on_time", "late", "pending"
 TIMELINESS = (ON_TIME, LATE, PENDING)
 # The working-day spans: name -> the column of `base()` holding the day it ends.
@@ -56,49 +55,10 @@ def visible(viewer: User | None) -> ColumnElement[bool]:
     return true() if viewer is None else Complaint.visible_to(viewer)
 
 
-def with_department(query: Select) -> tuple[Select, ColumnElement]:
-    """`query` (over Complaint) joined with what names the department, and the department's
-    expression: the matter's department, else the first respondent's. Joins rather than
-    correlated subqueries: PostgreSQL then hashes them instead of probing per complaint."""
-    matter = aliased(Matter, name="dept_matter")
-    first = (select(complaint_respondent.c.complaint_id,
-                    func.min(complaint_respondent.c.user_id).label("user_id"))
-             .group_by(complaint_respondent.c.complaint_id).subquery("first_respondent"))
-    person = aliased(User, name="dept_person")
-    query = (query.outerjoin(matter, matter.id == Complaint.matter_id)
-             .outerjoin(first, first.c.complaint_id == Complaint.id)
-             .outerjoin(person, person.id == first.c.user_id))
-    return query, func.coalesce(matter.department_id, person.department_id)
-
-
 def in_department(department_id: int) -> ColumnElement[bool]:
-    """Complaint.id among the complaints of this department (the same joins as the facts)."""
-    query, department = with_department(select(Complaint.id))
-    return Complaint.id.in_(query.where(department == department_id))
-
-
-def acknowledgements_sent() -> Select:
-    """(complaint_id, day): the first day an acknowledgement email was sent."""
-    return (select(OutboxMessage.complaint_id.label("complaint_id"),
-                   func.min(local_date(OutboxMessage.sent_at)).label("day"))
-            .where(OutboxMessage.kind == ACKNOWLEDGEMENT,
-                   OutboxMessage.status == OutboxStatus.SENT.value,
-                   OutboxMessage.sent_at.is_not(None), OutboxMessage.complaint_id.is_not(None))
-            .group_by(OutboxMessage.complaint_id))
-
-
-def acknowledgements_posted() -> Select:
-    """(complaint_id, day): the first day an acknowledgement was posted."""
-    return (select(Notice.complaint_id.label("complaint_id"),
-                   func.min(Notice.posted_on).label("day"))
-            .where(Notice.kind == ACKNOWLEDGEMENT, Notice.posted_on.is_not(None))
-            .group_by(Notice.complaint_id))
-
-
-def earlier(first: ColumnElement, second: ColumnElement) -> ColumnElement:
-    """The earlier of two days, either of which may be NULL."""
-    return case((first.is_(None), second), (second.is_(None), first),
-                (first <= second, first), else_=second)
+    """Complaint.id among the complaints of this department."""
+    return Complaint.id.in_(select(ComplaintFact.complaint_id)
+                            .where(ComplaintFact.department_id == department_id))
 
 
 def ack_status(ack_day: ColumnElement, due: ColumnElement, today: date) -> ColumnElement:
@@ -108,65 +68,37 @@ def ack_status(ack_day: ColumnElement, due: ColumnElement, today: date) -> Colum
                 else_=PENDING)
 
 
-def response_status(stopped_at: ColumnElement, stopped_late: ColumnElement,
-                    due: ColumnElement, today: date) -> ColumnElement:
+def response_status(stopped: ColumnElement, late: ColumnElement, due: ColumnElement,
+                    today: date) -> ColumnElement:
     return case((due.is_(None), None),
-                (and_(stopped_at.is_not(None), stopped_late.is_(False)), ON_TIME),
-                (or_(stopped_late.is_(True), due < today), LATE),
+                (and_(stopped.is_(True), late.is_(False)), ON_TIME),
+                (or_(late.is_(True), due < today), LATE),
                 else_=PENDING)
-
-
-def latest_answers() -> Select:
-    """(complaint_id, id): each complaint's latest answered call-back. Joined like the
-    acknowledgements (SQLite indexes the grouped rows on the fly), then the call-back by its
-    primary key; a join with a joined subquery was scanned whole for every complaint."""
-    return (select(Callback.complaint_id, func.max(Callback.id).label("id"))
-            .where(Callback.satisfaction.is_not(None)).group_by(Callback.complaint_id))
 
 
 def base(viewer: User | None, conditions: list[ColumnElement[bool]], today: date, *,
          spans: bool = False) -> Select:
     """One row per registered complaint the viewer may see and the conditions keep; with
     `spans`, also the working days from receipt to each end (`<name>_days` for each of SPANS,
-    NULL until it ends): differences of the working-day table's numbers."""
-    promised = aliased(Deadline, name="promised")
-    sent = acknowledgements_sent().subquery("sent")
-    posted = acknowledgements_posted().subquery("posted")
-    decided = aliased(Decision, name="decided")  # the first decision: number 1
-    latest = latest_answers().subquery("latest")
-    scored = aliased(Callback, name="scored")
-    days = {"received_day": local_date(Complaint.received_at),
-            "ack_day": earlier(sent.c.day, posted.c.day),
-            "decided_day": local_date(decided.decided_at),
-            "closed_day": local_date(Complaint.closed_at)}
+    NULL until it ends)."""
+    fact = ComplaintFact
     query = (
         select(Complaint.id, Complaint.reference, Complaint.channel, Complaint.severity,
-               Complaint.categories, Complaint.received_at,
-               local_month(Complaint.received_at).label("month"),
-               promised.due.label("due"),
-               ack_status(days["ack_day"], promised.due, today).label("ack_status"),
-               response_status(promised.stopped_at, promised.stopped_late, promised.due,
+               Complaint.categories, Complaint.received_at, fact.month, fact.due,
+               ack_status(fact.ack_day, fact.due, today).label("ack_status"),
+               response_status(fact.response_stopped, fact.response_late, fact.due,
                                today).label("response_status"),
-               scored.satisfaction.label("satisfaction"),
-               *(day.label(name) for name, day in days.items()))
-        .select_from(Complaint)
-        .outerjoin(promised, and_(promised.complaint_id == Complaint.id,
-                                  promised.kind == DeadlineKind.FIRST_RESPONSE.value))
-        .outerjoin(sent, sent.c.complaint_id == Complaint.id)
-        .outerjoin(posted, posted.c.complaint_id == Complaint.id)
-        .outerjoin(decided, and_(decided.complaint_id == Complaint.id, decided.number == 1))
-        .outerjoin(latest, latest.c.complaint_id == Complaint.id)
-        .outerjoin(scored, scored.id == latest.c.id)
-        .where(Complaint.registered_at.is_not(None), visible(viewer), *conditions)
+               fact.satisfaction, fact.received_day, fact.ack_day, fact.decided_day,
+               fact.closed_day, fact.department_id)
+        .select_from(fact).join(Complaint, Complaint.id == fact.complaint_id)
+        .where(visible(viewer), *conditions)
     )
-    query, department = with_department(query)
-    query = query.add_columns(department.label("department_id"))
     if spans:
         received = aliased(WorkingDay, name="wd_received")
-        query = query.outerjoin(received, received.day == days["received_day"])
+        query = query.outerjoin(received, received.day == fact.received_day)
         for name, end_day in SPANS.items():
             end = aliased(WorkingDay, name=f"wd_{name}")
-            query = (query.outerjoin(end, end.day == days[end_day])
+            query = (query.outerjoin(end, end.day == getattr(fact, end_day))
                      .add_columns((end.number - received.number).label(f"{name}_days")))
     return query
 

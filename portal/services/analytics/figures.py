@@ -1,7 +1,8 @@
 """The figures of /analytics, computed in the database: one aggregate statement, whatever the
 number of complaints.
 
-The per-complaint facts (`facts.base`) are materialized once as a CTE; each figure is a GROUP
+The per-complaint facts (`facts.base`, read from the stored `complaint_fact` rows) are
+materialized once as a CTE; each figure is a GROUP
 BY over it, and the statement is their UNION ALL, each row (figure, key, count, value):
 complaints by month, channel, category (the JSON list's elements), department, severity and
 root cause; acknowledgement and first response on time, late or pending; remedies of the
@@ -10,9 +11,10 @@ score; open and overdue improvement actions; and, for the working-day spans, the
 the median and the 90th percentile.
 
 Percentiles are interpolated between the two nearest ranks (as PostgreSQL's percentile_cont):
-the q-th percentile of n sorted values is at position p = 1 + q (n - 1); SQL numbers the rows
-with ROW_NUMBER() and COUNT() OVER (SQLite has no percentile function), keeps those at
-floor(p) and ceil(p), and the value is v[floor] + (p - floor) (v[ceil] - v[floor]).
+the q-th percentile of n sorted values is at position p = 1 + q (n - 1), and the value is
+v[floor(p)] + (p - floor(p)) (v[ceil(p)] - v[floor(p)]). Spans are whole days, so SQL counts
+the values per day (a histogram), runs a total over those bins with SUM() OVER (SQLite has no
+percentile function), and keeps the bins holding ranks floor(p) and ceil(p).
 """
 
 from __future__ import annotations
@@ -175,21 +177,29 @@ def _remedy_parts(rows) -> list:
 
 
 def _percentile_part(rows):
+    """The histogram bins (metric, days) holding the ranks around each quantile: a running
+    total over the bins (a few hundred rows) instead of numbering every complaint."""
     each = [select(literal_column(f"'{name}'", String).label("metric"),
                    rows.c[f"{name}_days"].label("days"))
             .where(rows.c[f"{name}_days"].is_not(None)) for name in facts.SPANS]
     every = union_all(*each).subquery("every_span")
-    ranked = select(
-        every.c.metric, every.c.days,
-        func.row_number().over(partition_by=every.c.metric, order_by=every.c.days).label("rank"),
-        func.count().over(partition_by=every.c.metric).label("total"),
-    ).subquery("ranked")
+    bins = (select(every.c.metric, every.c.days, func.count().label("n"))
+            .group_by(every.c.metric, every.c.days).subquery("bins"))
+    running = select(
+        bins.c.metric, bins.c.days, bins.c.n,
+        cast(func.sum(bins.c.n).over(partition_by=bins.c.metric, order_by=bins.c.days),
+             Integer).label("upto"),
+        cast(func.sum(bins.c.n).over(partition_by=bins.c.metric), Integer).label("total"),
+    ).subquery("running")
     wanted = []
     for tenths in QUANTILES.values():
-        scaled = (ranked.c.total - 1) * tenths
-        wanted += [ranked.c.rank == 1 + scaled // 10, ranked.c.rank == 1 + (scaled + 9) // 10]
-    key = ranked.c.metric + literal_column("':'", String) + cast(ranked.c.rank, String)
-    return select(*_row("span", key, ranked.c.total, ranked.c.days)).where(or_(*wanted))
+        scaled = (running.c.total - 1) * tenths
+        for rank in (1 + scaled // 10, 1 + (scaled + 9) // 10):
+            wanted.append(and_(running.c.upto - running.c.n < rank, rank <= running.c.upto))
+    key = (running.c.metric + literal_column("':'", String)
+           + cast(running.c.upto - running.c.n + 1, String) + literal_column("':'", String)
+           + cast(running.c.upto, String))
+    return select(*_row("span", key, running.c.total, running.c.days)).where(or_(*wanted))
 
 
 def without_jit() -> None:
@@ -205,7 +215,7 @@ def compute(viewer: User | None, criteria: Criteria, today: date) -> Figures:
     table must cover the period: `calendar_table.ensure` first)."""
     figures = Figures(criteria=criteria, today=today)
     without_jit()
-    ranks: dict[str, dict[int, float]] = {}
+    ranks: dict[str, dict[tuple[int, int], float]] = {}
     totals: dict[str, int] = {}
     for figure, key, n, value in db.session.execute(statement(viewer, criteria, today)):
         if figure == "total":
@@ -223,21 +233,25 @@ def compute(viewer: User | None, criteria: Criteria, today: date) -> Figures:
         elif figure == "actions":
             figures.actions[key] = int(n)
         elif figure == "span":
-            metric, _, rank = key.partition(":")
-            ranks.setdefault(metric, {})[int(rank)] = float(value)
+            metric, first, last = key.split(":")
+            ranks.setdefault(metric, {})[(int(first), int(last))] = float(value)
             totals[metric] = int(n)
     for metric in facts.SPANS:
         figures.spans[metric] = _span(ranks.get(metric, {}), totals.get(metric, 0))
     return figures
 
 
-def _span(ranked: dict[int, float], n: int) -> Span:
+def _span(bins: dict[tuple[int, int], float], n: int) -> Span:
+    """The quantiles from the bins around them: (first rank, last rank) -> days."""
     if not n:
         return Span(0, None, None)
+
+    def at(rank: int) -> float:
+        return next(days for (first, last), days in bins.items() if first <= rank <= last)
+
     values = {}
     for name, tenths in QUANTILES.items():
         scaled = (n - 1) * tenths
-        low, high = 1 + scaled // 10, 1 + (scaled + 9) // 10
-        fraction = (scaled % 10) / 10
-        values[name] = ranked[low] + fraction * (ranked[high] - ranked[low])
+        low, high = at(1 + scaled // 10), at(1 + (scaled + 9) // 10)
+        values[name] = low + (scaled % 10) / 10 * (high - low)
     return Span(n, values["median"], values["p90"])

@@ -1,0 +1,36 @@
+"""What the analytics read of each registered complaint, stored so that /analytics does not
+recompute it from half a dozen tables on every view (services/analytics/fact_table.py keeps a
+row per registered complaint, rewritten in the transaction that changes what it is made of).
+
+Only what is costly to derive is stored: the firm's local days, the department, the first
+acknowledgement, the first-response clock, the first decision, closing and the latest
+satisfaction. What is read directly from the complaint (channel, severity, categories) and
+what depends on the day of the view (on time, late or pending; working-day spans, which follow
+the calendar's overrides) is computed when read (services/analytics/facts.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import db
+
+
+class ComplaintFact(db.Model):
+    __tablename__ = "complaint_fact"
+
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM received (local)
+    received_day: Mapped[date]
+    department_id: Mapped[int | None] = mapped_column(index=True)
+    ack_day: Mapped[date | None]  # first acknowledgement emailed or posted
+    due: Mapped[date | None]  # the first-response clock's due day
+    response_stopped: Mapped[bool] = mapped_column(default=False)
+    response_late: Mapped[bool | None]
+    decided_day: Mapped[date | None]  # the first decision
+    closed_day: Mapped[date | None]
+    satisfaction: Mapped[int | None]  # the latest answered call-back
