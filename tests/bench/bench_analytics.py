@@ -33,7 +33,7 @@ from tests.bench.bench_concurrency import Bench, create_schema, make_instance
 from tests.bench.loadgen import ROOT
 
 TARGET_MS = 300
-FIVE_YEARS_MS = 600
+FIVE_YEARS_MS = 800  # a guard against regressions, not the target (see the README)
 USERNAME = "partner"
 
 

@@ -51,6 +51,9 @@ from portal.services.analytics.sql import json_elements
 QUANTILES = {"median": 5, "p90": 9}  # tenths
 DIMENSIONS = ("month", "channel", "category", "department", "severity", "root_cause")
 VALUE = Numeric(16, 2)
+FIGURE_COLUMNS = ("id", "month", "channel", "severity", "categories", "department_id",
+                  "ack_status", "response_status", "satisfaction")
+REFUND_KINDS = frozenset(kind.value for kind in REFUNDS)
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,10 @@ def _row(figure: str, key, n, value=None):
 
 def statement(viewer: User | None, criteria: Criteria, today: date):
     """The one statement: rows (figure, key, n, value)."""
-    rows = facts.base(viewer, criteria.conditions(), today, spans=True).cte("facts")
+    full = facts.base(viewer, criteria.conditions(), today, spans=True).subquery("base")
+    # Only what the figures read: a narrower CTE is quicker to materialize.
+    rows = select(*(full.c[name] for name in FIGURE_COLUMNS),
+                  *(full.c[f"{name}_days"] for name in facts.SPANS)).cte("facts")
     if db.engine.dialect.name in ("sqlite", "postgresql"):
         rows = rows.prefix_with("MATERIALIZED")  # computed once, read by every branch
     count = func.count()
@@ -161,19 +167,17 @@ def statement(viewer: User | None, criteria: Criteria, today: date):
 
 
 def _remedy_parts(rows) -> list:
+    """Remedies of the current decisions by kind and currency, in one pass over them
+    (`compute` adds them up by kind, and the refunds by currency)."""
     later = aliased(Decision, name="later")
     current = ~(select(later.id).where(later.complaint_id == Decision.complaint_id,
                                        later.number > Decision.number).exists())
-    joined = (select().select_from(rows)
-              .join(Decision, and_(Decision.complaint_id == rows.c.id, current))
-              .join(DecidedRemedy, DecidedRemedy.decision_id == Decision.id))
-    by_kind = joined.add_columns(*_row("remedy", DecidedRemedy.kind, func.count(),
-                                       func.sum(DecidedRemedy.amount)))
-    refunds = joined.add_columns(*_row("refund", DecidedRemedy.currency, func.count(),
-                                       func.sum(DecidedRemedy.amount)))
-    return [by_kind.group_by(DecidedRemedy.kind),
-            refunds.where(DecidedRemedy.kind.in_([k.value for k in REFUNDS]))
-            .group_by(DecidedRemedy.currency)]
+    key = DecidedRemedy.kind + literal_column("':'", String) + DecidedRemedy.currency
+    return [select(*_row("remedy", key, func.count(), func.sum(DecidedRemedy.amount)))
+            .select_from(rows)
+            .join(Decision, and_(Decision.complaint_id == rows.c.id, current))
+            .join(DecidedRemedy, DecidedRemedy.decision_id == Decision.id)
+            .group_by(DecidedRemedy.kind, DecidedRemedy.currency)]
 
 
 def _percentile_part(rows):
@@ -227,9 +231,12 @@ def compute(viewer: User | None, criteria: Criteria, today: date) -> Figures:
                 getattr(figures, figure)[key] = int(n)
         elif figure == "satisfaction":
             figures.satisfaction[int(key)] = int(n)
-        elif figure in ("remedy", "refund"):
-            target = figures.remedies if figure == "remedy" else figures.refunds
-            target[key] = Money(int(n), Decimal(value or 0))
+        elif figure == "remedy":
+            kind, currency = key.split(":", 1)
+            money = Money(int(n), Decimal(value or 0))
+            figures.remedies[kind] = _plus(figures.remedies.get(kind), money)
+            if kind in REFUND_KINDS:
+                figures.refunds[currency] = _plus(figures.refunds.get(currency), money)
         elif figure == "actions":
             figures.actions[key] = int(n)
         elif figure == "span":
@@ -239,6 +246,10 @@ def compute(viewer: User | None, criteria: Criteria, today: date) -> Figures:
     for metric in facts.SPANS:
         figures.spans[metric] = _span(ranks.get(metric, {}), totals.get(metric, 0))
     return figures
+
+
+def _plus(total: Money | None, more: Money) -> Money:
+    return more if total is None else Money(total.count + more.count, total.amount + more.amount)
 
 
 def _span(bins: dict[tuple[int, int], float], n: int) -> Span:
