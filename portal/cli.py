@@ -124,6 +124,7 @@ def register_cli(app: Flask) -> None:
         complaints,
         demo,
         mailsink,
+        matters,
         notices,
         outbox,
         redact,
@@ -133,7 +134,7 @@ def register_cli(app: Flask) -> None:
     )
 
     for area in (demo, complaints, outbox, notices, calendar, mailsink, users, sla, ballots,
-                 redact, reports):
+                 redact, reports, matters):
         app.cli.add_command(area.cli)
 
 

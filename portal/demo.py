@@ -7,7 +7,9 @@ from datetime import date
 
 from sqlalchemy import select
 
+from portal import clock
 from portal.db import db
+from portal.demo_prevention import seed_demo_firm
 from portal.models.matter import Client, Matter
 from portal.models.user import Department, Role, User
 from portal.services.accounts import hash_password
@@ -75,9 +77,11 @@ def _department(code: str | None, by_code: dict[str, Department]) -> int | None:
     return by_code[code].id if code else None
 
 
-def seed(password: str) -> bool:
+def seed(password: str, *, remind_overdue: bool = False) -> bool:
     """Create the demo firm, every account signing in with `password`; returns False (and
-    changes nothing) when it already exists."""
+    changes nothing) when it already exists. With `remind_overdue` (`flask demo seed`), its
+    overdue progress report is left for the worker to remind, so the reminder reaches the
+    mail sink; the tests' firm counts it as reminded, so their workers send only their own."""
     seed_rules()  # a database made without the migration lacks the rules catalogue
     seed_recourse()  # ... and the routes of recourse
     seed_root_causes()  # ... and the root-cause catalogue
@@ -108,12 +112,13 @@ def seed(password: str) -> bool:
     db.session.flush()
     by_code["litigation"].head_id = people["partner"].id
     by_code["family"].head_id = people["partner2"].id
-    for ref, title, case, client, dept, lawyer, partner, team in MATTERS:
-        db.session.add(Matter(
-            reference=ref, title=title, case_number=case, client_id=clients[client].id,
-            department_id=by_code[dept].id, responsible_lawyer_id=people[lawyer].id,
-            partner_id=people[partner].id, team=[people[t] for t in team],
-            opened_on=date(int(ref[2:6]), 3, 1),
-        ))
+    matters = [Matter(
+        reference=ref, title=title, case_number=case, client_id=clients[client].id,
+        department_id=by_code[dept].id, responsible_lawyer_id=people[lawyer].id,
+        partner_id=people[partner].id, team=[people[t] for t in team],
+        opened_on=date(int(ref[2:6]), 3, 1),
+    ) for ref, title, case, client, dept, lawyer, partner, team in MATTERS]
+    db.session.add_all(matters)
     db.session.flush()
+    seed_demo_firm(matters, clock.now(), reminded=not remind_overdue)  # types, checklists, expectations, reports
     return True

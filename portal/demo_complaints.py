@@ -26,6 +26,7 @@ from portal import clock
 from portal.db import db, write_transaction
 from portal.demo import DEPARTMENTS, LAWYERS
 from portal.demo_outcomes import Outcomes, seed_actions
+from portal.demo_prevention import Prevention
 from portal.models.complaint import (
     Channel,
     Complaint,
@@ -405,6 +406,7 @@ def seed_complaints(count: int, *, random_seed: int = 2026,
     ids: list[int] = []
     generator = _Generator(rng, _firm(), _matter_numbers())
     outcomes = Outcomes(random.Random(f"{random_seed}:{already}:outcomes"), now)
+    prevention = Prevention(random.Random(f"{random_seed}:{already}:prevention"), now)
     db.session.commit()  # end the read: each batch is its own write transaction
     for times in _batches(_received_times(rng, count, now), BATCH):
         with write_transaction():
@@ -414,6 +416,7 @@ def seed_complaints(count: int, *, random_seed: int = 2026,
             db.session.add_all(complaints)
             db.session.flush()
             outcomes.add(complaints)
+            prevention.add([c.matter for c in complaints if c.matter is not None], complaints)
             references += [c.reference for c in complaints]
             ids += [c.id for c in complaints]
             if len(references) == count:

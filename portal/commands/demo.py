@@ -30,7 +30,7 @@ def seed_command(complaints: int, random_seed: int) -> None:
     refuse_in_production()
     password = demo_password()
     with write_transaction():
-        created = seed(password)
+        created = seed(password, remind_overdue=True)
     click.echo("Demo data created." if created else "Demo data already present; nothing changed.")
     if created:
         reference = seed_committee_case()

@@ -49,14 +49,17 @@ def _ticks() -> dict[str, Tick]:
     remedy tasks (services/resolution/remedies.py, the same), ballots closing and their
     reminder (services/resolution/closing.py, every minute), overdue improvement actions
     (services/followup/actions.py, every SLA_TICK_SECONDS), the survey's one reminder and the
-    due call-back's email to its owner (services/followup/callbacks.py, the same)."""
+    due call-back's email to its owner (services/followup/callbacks.py, the same), and the
+    overdue progress report's reminder to the matter's lawyer, once per overdue period
+    (services/prevention/reminders.py, the same)."""
     from portal.services import sla
     from portal.services.followup import actions, callbacks
+    from portal.services.prevention import reminders
     from portal.services.resolution import closing, remedies
 
     return {"deadline": sla.tick_if_due, "remedy task": remedies.tick_if_due,
             "ballot": closing.tick_if_due, "improvement action": actions.tick_if_due,
-            "follow-up": callbacks.tick_if_due}
+            "follow-up": callbacks.tick_if_due, "progress report": reminders.tick_if_due}
 
 
 def _tick(name: str, tick_if_due: Tick, last: datetime | None) -> datetime | None:

@@ -4,7 +4,10 @@ row per registered complaint, rewritten in the transaction that changes what it 
 
 Only what is costly to derive is stored: the firm's local days, the department, the first
 acknowledgement, the first-response clock, the first decision, closing and the latest
-satisfaction. What is read directly from the complaint (channel, severity, categories) and
+satisfaction, and the prevention record of its matter as it stood at receipt (which engagement
+expectation was missing, whether a progress report was overdue, whether an engagement step of
+the checklist was not done: services/prevention/history.py defines them; NULL without a
+matter). What is read directly from the complaint (channel, severity, categories) and
 what depends on the day of the view (on time, late or pending; working-day spans, which follow
 the calendar's overrides) is computed when read (services/analytics/facts.py).
 """
@@ -34,3 +37,15 @@ class ComplaintFact(db.Model):
     decided_day: Mapped[date | None]  # the first decision
     closed_day: Mapped[date | None]
     satisfaction: Mapped[int | None]  # the latest answered call-back
+    # Prevention at receipt (NULL when the complaint has no matter): an engagement expectation
+    # with nothing on file, ...
+    missing_scope: Mapped[bool | None]
+    missing_fees: Mapped[bool | None]
+    missing_risks: Mapped[bool | None]
+    missing_outcomes: Mapped[bool | None]
+    missing_timetable: Mapped[bool | None]
+    missing_complaints_procedure: Mapped[bool | None]
+    # ... more days without a progress report than the interval (NULL: no day to count from),
+    report_overdue: Mapped[bool | None]
+    # ... a checklist step due from engagement not ticked.
+    checklist_incomplete: Mapped[bool | None]

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -39,7 +40,7 @@ class MatterStatus(StrEnum):
 
 
 MATTER_STATUS_LABELS = {
-    MatterStatus.OPEN: _l("Open"),
+    MatterStatus.OPEN: lazy_pgettext("matter status", "Open"),  # 在办, not "open a file"
     MatterStatus.CLOSED: _l("Closed"),
     MatterStatus.ARCHIVED: _l("Archived"),
 }

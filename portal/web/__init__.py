@@ -22,6 +22,7 @@ from portal.web import (
     intake,
     investigation,
     mailbox,
+    matters,
     public,
     readback,
     remedies,
@@ -46,3 +47,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(analytics.bp)  # figures, charts, exports, the quarterly report
     app.register_blueprint(improvement.bp)  # root-cause catalogue, improvement actions
     app.register_blueprint(followup.bp)  # call-backs, the client's survey, closing
+    app.register_blueprint(matters.bp)  # matters, expectations, checklists, reports, types

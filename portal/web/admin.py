@@ -159,6 +159,35 @@ def audit_details(event: AuditEvent) -> str:
 bp.add_app_template_global(department_name, "department_name")
 
 
+# ---------------------------------------------------------------- settings
+
+
+# The pages where partners set the portal up: (endpoint, label, what it is for).
+SETTINGS = (
+    ("admin.users", _l("Users"), _l("Staff accounts, their roles, and requests awaiting a "
+                                     "second partner's approval.")),
+    ("admin.audit", _l("Audit trail"), _l("Every change and every opening of a case file, "
+                                          "with the chain's verification.")),
+    ("calendar.index", _l("Working days"), _l("Holidays and make-up working days that the "
+                                              "deadlines count with.")),
+    ("triage.routing_page", _l("Routing table"), _l("Who leads an investigation, and its "
+                                                    "deadlines, by severity.")),
+    ("rules.index", _l("Rules"), _l("The rules a finding may engage.")),
+    ("decision.recourse_index", _l("Recourse texts"), _l("Where a client may turn next, by "
+                                                         "jurisdiction, printed on outcomes.")),
+    ("matters.types_index", _l("Matter types"), _l("Each type's report interval and the "
+                                                   "checklist of its standard procedure.")),
+    ("improvement.causes", _l("Root causes"), _l("The causes a partner chooses from when "
+                                                 "closing a complaint.")),
+)
+
+
+@bp.route("")
+@roles(Role.PARTNER)
+def settings():
+    return render_template("admin/settings.html", settings=SETTINGS)
+
+
 # ---------------------------------------------------------------- users
 
 

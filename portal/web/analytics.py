@@ -42,6 +42,7 @@ from portal.services.analytics import (
     filters,
     quarterly,
 )
+from portal.services.analytics import prevention as prevention_figures
 from portal.services.analytics.filters import Criteria, FilterError
 from portal.web import htmx, page_cache
 from portal.web.downloads import DOWNLOAD_CSP, content_disposition
@@ -70,9 +71,14 @@ def _figures(criteria: Criteria, today: date) -> figures.Figures:
     kept for this data version and viewer."""
     calendar_table.ensure(criteria.start, date(max(today.year, criteria.end.year), 12, 31))
     viewer = _viewer()
+
+    def compute() -> figures.Figures:
+        result = figures.compute(viewer, criteria, today)
+        result.prevention = prevention_figures.counts(viewer, criteria)
+        return result
+
     return page_cache.remember_value(  # type: ignore[return-value]
-        "analytics.figures", (criteria, today),
-        lambda: figures.compute(viewer, criteria, today))
+        "analytics.figures", (criteria, today), compute)
 
 
 # -- the page ---------------------------------------------------------------------------------
@@ -145,6 +151,9 @@ def _section(result: figures.Figures, chart: str, names: charts.Names,
         table = [{"label": row.label, "cells": [_cell(v) for v in row.values]} for row in data]
     elif chart == "satisfaction":
         columns = [_("Answers")]
+        table = [{"label": row.label, "cells": [_cell(row.values[0])]} for row in data]
+    elif chart == "prevention":  # no list filter for a prevention step: plain numbers
+        columns = [_("Complaints")]
         table = [{"label": row.label, "cells": [_cell(row.values[0])]} for row in data]
     else:  # remedies
         columns = [_("Granted"), _("Amount")]

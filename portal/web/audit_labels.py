@@ -119,6 +119,19 @@ ACTION_LABELS = {
     "improvement_action.updated": _l("Improvement action changed"),
     "improvement_action.status_changed": _l("Improvement action's status changed"),
     "improvement_action.reminded": _l("Overdue improvement action reminded"),
+    "matter.updated": _l("Matter changed"),
+    "matter.expectation_recorded": _l("Engagement expectation recorded on a matter"),
+    "matter.report_logged": _l("Progress report to the client logged"),
+    "matter.report_reminded": _l("Overdue progress report reminded to the lawyer"),
+    "matter.checklist_ticked": _l("Checklist step ticked"),
+    "matter.checklist_unticked": _l("Checklist step unticked"),
+    "matter.checklist_document_added": _l("Document kept with a checklist step"),
+    "matter.checklist_document_downloaded": _l("Checklist step's document downloaded"),
+    "matter_type.added": _l("Matter type added"),
+    "matter_type.updated": _l("Matter type changed"),
+    "matter_type.step_added": _l("Step added to a matter type's checklist"),
+    "matter_type.step_updated": _l("Step of a matter type's checklist changed"),
+    "matter_type.step_moved": _l("Step of a matter type's checklist moved"),
     "audit.rekeyed": _l("Audit trail keyed: later events are signed with the firm's key"),
     "audit.head_mailed": _l("Audit trail's newest event emailed to the partners"),
 }
@@ -138,6 +151,7 @@ OBJECT_LABELS = {
     "recourse_text": _l("Recourse text"),
     "root_cause": _l("Root cause"),
     "improvement_action": _l("Improvement action"),
+    "matter_type": _l("Matter type"),
 }
 
 

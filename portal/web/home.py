@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -12,6 +13,7 @@ from portal.security import public, signed_in
 from portal.services import worklist
 from portal.services.followup import actions as improvement_actions
 from portal.services.followup import callbacks
+from portal.services.prevention import dashboard as prevention_dashboard
 from portal.services.resolution import remedies
 from portal.web import page_cache
 
@@ -30,8 +32,13 @@ def index():
                                overdue_remedies=remedies.overdue_tasks(user),
                                remedy_labels=REMEDY_KIND_LABELS,
                                my_actions=improvement_actions.my_open(user),
-                               overdue_actions=improvement_actions.overdue(user))
+                               overdue_actions=improvement_actions.overdue(user),
+                               prevention=prevention_dashboard.for_user(user, _language()))
     return page_cache.remember(render)
+
+
+def _language() -> str:
+    return "en" if str(get_locale()).startswith("en") else "zh"
 
 
 @bp.route("/favicon.ico")

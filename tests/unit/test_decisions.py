@@ -175,6 +175,12 @@ def test_fees_are_audited_with_old_and_new_amounts_and_checked(app):
             money.set_fees(person("committee1"), matter, money.FeesInput("", "9000", "CNY"),
                            expected_version=matter.version)
         assert db.session.get(Matter, matter_id).fees_paid == Decimal("12000.50")
+        with write_transaction(), pytest.raises(ResolutionError) as excess:
+            matter = db.session.get(Matter, matter_id)
+            money.set_fees(person("partner2"), matter, money.FeesInput("11000", "12000.5", "CNY"),
+                           expected_version=matter.version)
+        assert excess.value.field == "fees_paid"  # confirmed, with a reason, on the matter
+        assert "matter" in excess.value.message
 
 
 # -- negotiation --------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def test_partners_see_the_catalogue_in_both_languages_from_the_navigation(client
     assert "未解释收费" in page and "Fees not explained" in page
     assert page.index("Expectations not set") < page.index("Quality of work")
     assert "Needs a text" in page  # "other"
-    assert 'href="/admin/root-causes"' in client.get("/").text
+    assert 'href="/admin/root-causes"' in client.get("/admin").text  # under Settings
 
 
 @pytest.mark.parametrize("role", ["receptionist", "investigator", "committee"])

@@ -30,8 +30,10 @@ from pygal.style import Style
 
 from portal.models.complaint import CHANNEL_LABELS
 from portal.models.investigation import CATEGORY_LABELS, SEVERITY_LABELS
+from portal.models.prevention import EXPECTATION_LABELS
 from portal.models.resolution import REMEDY_KIND_LABELS
 from portal.services.analytics import facts
+from portal.services.analytics import prevention as prevention_figures
 from portal.services.analytics.figures import Figures
 from portal.services.analytics.filters import Catalogue
 
@@ -43,7 +45,7 @@ STYLE = Style(font_family=FONT, background="white", plot_background="white",
               title_font_size=15, label_font_size=12, major_label_font_size=12,
               value_font_size=11, legend_font_size=12, no_data_font_size=18)
 CHARTS = ("month", "channel", "category", "department", "severity", "root_cause",
-          "timeliness", "spans", "satisfaction", "remedies")
+          "timeliness", "spans", "satisfaction", "remedies", "prevention")
 COUNTED = ("channel", "category", "department", "severity", "root_cause")
 SCORES = (1, 2, 3, 4, 5)
 
@@ -86,6 +88,14 @@ def names_for(catalogue: Catalogue, language: str) -> Names:
                    facts.PENDING: _("Not due yet")},
         "spans": {"acknowledge": _("To acknowledge"), "decide": _("To decide"),
                   "close": _("To close")},
+        "prevention": {
+            prevention_figures.WITH_MATTER: _("About a matter"),
+            prevention_figures.ANY: _("Its matter lacked a step"),
+            **{f"missing_{item.value}": _("Not recorded: %(item)s", item=str(label))
+               for item, label in EXPECTATION_LABELS.items()},
+            "report_overdue": _("Progress report overdue"),
+            "checklist_incomplete": _("Engagement checklist step not done"),
+        },
     }
     titles = {
         "month": _("Complaints by month received"), "channel": _("By channel"),
@@ -95,6 +105,7 @@ def names_for(catalogue: Catalogue, language: str) -> Names:
         "spans": _("Working days from receipt (median and 90th percentile)"),
         "satisfaction": _("Satisfaction (1 = very dissatisfied, 5 = very satisfied)"),
         "remedies": _("Remedies granted (current decisions)"),
+        "prevention": _("What the matter lacked when the complaint arrived"),
     }
     words = {
         "complaints": _("Complaints"), "answers": _("Answers"), "median": _("Median"),
@@ -145,6 +156,9 @@ def rows(figures: Figures, chart: str, names: Names) -> list[Row]:
                                                         else len(order), k))
         return [Row(k, names.of("remedy", k), (figures.remedies[k].count,
                                                figures.remedies[k].amount)) for k in kinds]
+    if chart == "prevention":
+        return [Row(step, names.of("prevention", step), (figures.prevention.get(step, 0),))
+                for step in prevention_figures.STEPS]
     raise KeyError(chart)
 
 
@@ -176,7 +190,7 @@ def build(figures: Figures, chart: str, names: Names) -> pygal.Graph:
                        y_labels=ticks(max((r.values[0] for r in data), default=0)))
         graph.x_labels = [r.label for r in data]
         graph.add(words.get("complaints", "Complaints"), [r.values[0] for r in data])
-    elif chart in COUNTED or chart == "remedies":
+    elif chart in COUNTED or chart in ("remedies", "prevention"):
         graph = _chart(pygal.HorizontalBar, names, chart,
                        height=max(200, 80 + 34 * len(data)),
                        y_labels=ticks(max((r.values[0] for r in data), default=0)))

@@ -84,6 +84,8 @@ class Figures:
     refunds: dict[str, Money] = field(default_factory=dict)  # currency -> count, amount
     satisfaction: dict[int, int] = field(default_factory=dict)  # score -> complaints
     actions: dict[str, int] = field(default_factory=dict)  # open / overdue
+    # What the matter lacked at receipt (services/analytics/prevention.py; filled by /analytics)
+    prevention: dict[str, int] = field(default_factory=dict)
 
     def by(self, dimension: str) -> dict[str, int]:
         return self.counts.get(dimension, {})

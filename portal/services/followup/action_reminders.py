@@ -20,7 +20,7 @@ from portal.formatting import format_day
 from portal.links import email_link
 from portal.models.followup import ACTION_KIND_LABELS, OPEN_ACTION_STATUSES, ImprovementAction
 from portal.models.user import User
-from portal.services import audit, outbox
+from portal.services import audit, outbox, periodic
 
 log = logging.getLogger("portal.actions")
 
@@ -95,13 +95,5 @@ def _queue_reminder(user: User, action: ImprovementAction) -> None:
 
 
 def tick_if_due(last: datetime | None) -> datetime | None:
-    """For the outbox worker: tick every SLA_TICK_SECONDS on the portal's clock (as the
-    remedy tasks' tick); returns when it last ran."""
-    now = clock.now()
-    every = int(current_app.config.get("SLA_TICK_SECONDS", 300))
-    if last is not None and (now - last).total_seconds() < every:
-        return last
-    reminded = tick()
-    if reminded:
-        log.info("actions tick: %d overdue improvement actions reminded", reminded)
-    return now
+    """For the outbox worker: every SLA_TICK_SECONDS on the portal's clock."""
+    return periodic.run_if_due(last, tick, "actions tick: %d overdue improvement actions reminded")

@@ -39,7 +39,7 @@ from portal.models.complaint import Complaint, State
 from portal.models.followup import CallAttempt, Callback, CallbackStatus
 from portal.models.resolution import DecidedRemedy, RemedyKind, RemedyTask
 from portal.models.user import Role, User, UserRole
-from portal.services import audit, outbox
+from portal.services import audit, outbox, periodic
 from portal.services.intake.errors import ConflictError, FieldErrors, IntakeError
 from portal.services.resolution import remedies
 
@@ -425,13 +425,5 @@ def tick(limit: int = TICK_LIMIT) -> int:
 
 
 def tick_if_due(last: datetime | None) -> datetime | None:
-    """For the outbox worker: every SLA_TICK_SECONDS on the portal's clock; returns when it
-    last ran."""
-    now = clock.now()
-    every = int(current_app.config.get("SLA_TICK_SECONDS", 300))
-    if last is not None and (now - last).total_seconds() < every:
-        return last
-    reminded = tick()
-    if reminded:
-        log.info("follow-up tick: %d reminders", reminded)
-    return now
+    """For the outbox worker: every SLA_TICK_SECONDS on the portal's clock."""
+    return periodic.run_if_due(last, tick, "follow-up tick: %d reminders")

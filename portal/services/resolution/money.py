@@ -49,7 +49,7 @@ class RefundRoom:
         return max(ZERO, self.fees_paid - self.decided_elsewhere)
 
 
-def _current_refunds(matter_id: int, *, except_complaint: int | None) -> Decimal:
+def current_refunds(matter_id: int, *, except_complaint: int | None) -> Decimal:
     """The refunds in the current decision of each of the matter's complaints (but one)."""
     latest = (select(Decision.complaint_id, func.max(Decision.number).label("number"))
               .join(Complaint, Complaint.id == Decision.complaint_id)
@@ -79,7 +79,7 @@ def refund_room(complaint: Complaint) -> RefundRoom:
         raise ResolutionError(_(
             "The fees paid on matter %(matter)s are not recorded, so no refund can be "
             "decided: record the fees first.", matter=matter.reference), field="fees")
-    elsewhere = _current_refunds(matter.id, except_complaint=complaint.id)
+    elsewhere = current_refunds(matter.id, except_complaint=complaint.id)
     return RefundRoom(matter.fees_paid, elsewhere, matter.fees_currency)
 
 
@@ -153,7 +153,7 @@ def set_fees(actor: User, matter: Matter, data: FeesInput, *, expected_version: 
     if not CURRENCY.fullmatch(currency):
         raise ResolutionError(_("A currency is three letters, for example CNY or GBP."),
                               field="currency")
-    decided = _current_refunds(matter.id, except_complaint=None)
+    decided = current_refunds(matter.id, except_complaint=None)
     if decided > ZERO and currency != matter.fees_currency:
         raise ResolutionError(_(
             "Refunds are already decided on this matter in %(currency)s: the currency stays.",
@@ -163,8 +163,16 @@ def set_fees(actor: User, matter: Matter, data: FeesInput, *, expected_version: 
             "%(currency)s %(decided)s is already refunded in the decisions on this matter's "
             "complaints: the fees paid cannot be less.", currency=matter.fees_currency,
             decided=f"{decided:,.2f}"), field="fees_paid")
+    confirmed = matter.fees_excess_confirmed_by_id is not None and (
+        matter.fees_agreed, matter.fees_paid) == (agreed, paid)
+    if agreed is not None and paid is not None and paid > agreed and not confirmed:
+        raise ResolutionError(_(
+            "The fees paid are more than the fees agreed. A partner confirms that, with the "
+            "reason, on the matter's page."), field="fees_paid")
     old = {"fees_agreed": _amount(matter.fees_agreed), "fees_paid": _amount(matter.fees_paid),
            "currency": matter.fees_currency}
+    if not confirmed:
+        matter.fees_excess_reason = matter.fees_excess_confirmed_by_id = None
     matter.fees_agreed, matter.fees_paid, matter.fees_currency = agreed, paid, currency
     db.session.flush()
     new = {"fees_agreed": _amount(agreed), "fees_paid": _amount(paid), "currency": currency}

@@ -45,7 +45,7 @@ from portal.models.resolution import (
     RemedyTask,
 )
 from portal.models.user import Role, User, UserRole
-from portal.services import audit, outbox
+from portal.services import audit, outbox, periodic
 from portal.services.intake.errors import ConflictError, FieldErrors
 from portal.services.resolution.common import ResolutionError, check_version
 
@@ -474,13 +474,5 @@ def _queue_reminder(user: User, task: RemedyTask, complaint: Complaint) -> None:
 
 
 def tick_if_due(last: datetime | None) -> datetime | None:
-    """For the outbox worker: tick every SLA_TICK_SECONDS on the portal's clock (as the
-    deadline tick); returns when it last ran."""
-    now = clock.now()
-    every = int(current_app.config.get("SLA_TICK_SECONDS", 300))
-    if last is not None and (now - last).total_seconds() < every:
-        return last
-    reminded = tick()
-    if reminded:
-        log.info("remedies tick: %d overdue tasks reminded", reminded)
-    return now
+    """For the outbox worker: every SLA_TICK_SECONDS on the portal's clock."""
+    return periodic.run_if_due(last, tick, "remedies tick: %d overdue tasks reminded")

@@ -4,8 +4,9 @@ matter, client), then the complaint is written, confirmed and registered in one 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.db import db
@@ -24,6 +25,8 @@ from portal.services.transfer.parse import (
     parse,
 )
 
+Found = TypeVar("Found")
+
 # --- resolving what the file refers to (read-only), then writing --------------------------
 
 
@@ -40,45 +43,130 @@ def find_by_external_id(external_id: str) -> Complaint | None:
     return db.session.scalar(select(Complaint).where(Complaint.external_id == external_id))
 
 
-def _match_client(person: PersonData, plan: _Plan, errors: list[FieldError]) -> None:
+class Directory:
+    """Staff and clients as the imports find them. Each question is one query; a file of many
+    rows preloads the answers instead (`preload_staff`, `preload_clients`): one query for all
+    staff, a few for the clients the file names."""
+
+    def __init__(self) -> None:
+        self._users_by_email: dict[str, User] | None = None
+        self._users_by_name: dict[str, list[User]] = {}
+        self._clients: dict[str, dict[str, list[Client]]] | None = None
+
+    def preload_staff(self) -> None:
+        self._users_by_email, self._users_by_name = {}, {}
+        for user in db.session.scalars(select(User).order_by(User.id)):
+            if user.email:
+                self._users_by_email.setdefault(user.email.lower(), user)
+            self._users_by_name.setdefault(user.name, []).append(user)
+
+    def preload_clients(self, names: set[str], id_numbers: set[str]) -> None:
+        found: dict[int, Client] = {}
+        for column, values in ((Client.name, sorted(names)),
+                               (Client.id_number, sorted(id_numbers))):
+            for start in range(0, len(values), 500):
+                found.update((c.id, c) for c in db.session.scalars(
+                    select(Client).where(column.in_(values[start:start + 500]))))
+        self._clients = {"name": {}, "id_number": {}}
+        for key in sorted(found):
+            client = found[key]
+            self._clients["name"].setdefault(client.name, []).append(client)
+            if client.id_number:
+                self._clients["id_number"].setdefault(client.id_number, []).append(client)
+
+    def user_by_email(self, email: str) -> User | None:
+        if self._users_by_email is not None:
+            return self._users_by_email.get(email.lower())
+        return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+    def users_named(self, name: str) -> list[User]:
+        if self._users_by_email is not None:
+            return self._users_by_name.get(name, [])
+        return list(db.session.scalars(select(User).where(User.name == name).order_by(User.id)))
+
+    def clients(self, *, name: str | None = None, email: str | None = None,
+                id_number: str | None = None) -> list[Client]:
+        """The clients with all of the given values (the email ignoring case), oldest first;
+        a name or an ID number is needed."""
+        if self._clients is not None:
+            pool = (self._clients["id_number"].get(id_number, []) if id_number is not None
+                    else self._clients["name"].get(name or "", []))
+            return [c for c in pool
+                    if (name is None or c.name == name)
+                    and (email is None or (c.email or "").lower() == email.lower())]
+        query = select(Client).order_by(Client.id)
+        if name is not None:
+            query = query.where(Client.name == name)
+        if email is not None:
+            query = query.where(func.lower(Client.email) == email.lower())
+        if id_number is not None:
+            query = query.where(Client.id_number == id_number)
+        return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Match(Generic[Found]):
+    """What a name in a file leads to: the record (or None), a refusal, a note."""
+
+    found: Found | None = None
+    error: str | None = None
+    note: str | None = None
+
+
+def find_client(person: PersonData, directory: Directory) -> Match[Client]:
+    """By ID number (the name must match too), else by name and email; else nothing."""
     if person.id_number:
-        found = db.session.scalar(select(Client).where(Client.id_number == person.id_number))
-        if found and found.name != person.name:
-            errors.append(FieldError("complainant.id_number",
-                                     f"belongs to existing client #{found.id}, "
-                                     "whose name is different"))
-            return
-        if found:
-            plan.client = found
-            plan.notes.append(f"complainant: existing client #{found.id} (same ID number)")
-            return
+        same_id = directory.clients(id_number=person.id_number)
+        if same_id and same_id[0].name != person.name:
+            return Match(error=_("belongs to existing client #%(id)d, whose name is different",
+                                 id=same_id[0].id))
+        if same_id:
+            return Match(same_id[0], note=_("existing client #%(id)d (same ID number)",
+                                            id=same_id[0].id))
     if person.email:
-        found = db.session.scalar(select(Client).where(
-            func.lower(Client.email) == person.email, Client.name == person.name,
-        ).order_by(Client.id).limit(1))
-        if found:
-            plan.client = found
-            plan.notes.append(f"complainant: existing client #{found.id} (same name and email)")
+        same = directory.clients(name=person.name, email=person.email)
+        if same:
+            return Match(same[0], note=_("existing client #%(id)d (same name and email)",
+                                         id=same[0].id))
+    return Match()
+
+
+def find_staff(person: PersonData, directory: Directory) -> Match[User]:
+    """By email, ignoring case; without one, by exact name when one staff member has it."""
+    if person.email:
+        user = directory.user_by_email(person.email)
+        if user and person.name and user.name != person.name:
+            return Match(user, note=_("%(email)s is %(name)s in the portal; their record is used",
+                                      email=person.email, name=user.name))
+        return Match(user)
+    users = directory.users_named(person.name)
+    if len(users) > 1:
+        return Match(error=_("%(count)d staff members have this name; add their email to say "
+                             "which one", count=len(users)))
+    return Match(users[0] if users else None)
+
+
+def _match_client(person: PersonData, plan: _Plan, errors: list[FieldError]) -> None:
+    match = find_client(person, Directory())
+    if match.error:
+        errors.append(FieldError("complainant.id_number", match.error))
+    plan.client = match.found
+    if match.note:
+        plan.notes.append(f"complainant: {match.note}")
 
 
 def _match_respondent(person: PersonData, path: str, plan: _Plan,
                       errors: list[FieldError]) -> User | None:
     """The staff member named, or None when a lawyer without a login is to be created."""
-    if person.email:
-        user = db.session.scalar(select(User).where(func.lower(User.email) == person.email))
-        if user and user.name != person.name:
-            plan.notes.append(f"{path}: {person.email} is {user.name} in the portal; "
-                              "their record is used")
-    else:
-        users = db.session.scalars(select(User).where(User.name == person.name)).all()
-        if len(users) > 1:
-            errors.append(FieldError(f"{path}.name", f"{len(users)} staff members have this "
-                                     "name; add their email to say which one"))
-        user = users[0] if len(users) == 1 else None
-    if user is None:
+    match = find_staff(person, Directory())
+    if match.error:
+        errors.append(FieldError(f"{path}.name", match.error))
+    elif match.note:
+        plan.notes.append(f"{path}: {match.note}")
+    if match.found is None:
         plan.notes.append(f"{path}: {person.name} is not on file; "
                           "recorded as a lawyer without a login")
-    return user
+    return match.found
 
 
 def _match_matter(data: MatterData, plan: _Plan, errors: list[FieldError]) -> None:

@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
+
 from portal import clock
 from portal.models.complaint import Channel, Complaint, Remedy
 from portal.services import addresses
@@ -158,8 +160,9 @@ def load_json(path: str | Path) -> Any:
         raise ImportRejected([FieldError("(file)", f"not valid JSON: {error}")]) from None
 
 
-class _Checker:
-    """Collects every problem in the file rather than stopping at the first."""
+class Checker:
+    """Collects every problem in the file rather than stopping at the first (also used by the
+    matter import, services/prevention/importer.py: its messages are translated)."""
 
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
@@ -170,38 +173,39 @@ class _Checker:
     def obj(self, value: Any, path: str, allowed: tuple[str, ...],
             ignored: tuple[str, ...] = ()) -> dict | None:
         if not isinstance(value, dict):
-            self.fail(path, "must be a JSON object")
+            self.fail(path, _("must be a JSON object"))
             return None
         for key in value:
             if key not in allowed and key not in ignored:
                 self.fail(f"{path}.{key}" if path != "(root)" else key,
-                          "unknown field (see docs/import-format.md)")
+                          _("unknown field (see docs/import-format.md)"))
         return value
 
     def text(self, value: Any, path: str, *, max_len: int, required: bool = False,
              multiline: bool = False) -> str | None:
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.fail(path, "is required")
+                self.fail(path, _("is required"))
             return None
         if not isinstance(value, str):
-            self.fail(path, "must be a string")
+            self.fail(path, _("must be a string"))
             return None
         value = value.strip().replace("\r\n", "\n")
         if (_CONTROL.search(value) if multiline else not addresses.is_single_line(value)):
-            self.fail(path, "contains control characters")
+            self.fail(path, _("contains control characters"))
             return None
         if len(value) > max_len:
-            self.fail(path, f"longer than {max_len} characters")
+            self.fail(path, _("longer than %(count)d characters", count=max_len))
             return None
         return value
 
     def choice(self, value: Any, path: str, allowed: list[str]) -> str | None:
         if value is None:
-            self.fail(path, "is required")
+            self.fail(path, _("is required"))
             return None
         if not isinstance(value, str) or value not in allowed:
-            self.fail(path, f"{_show(value)} is not one of {', '.join(allowed)}")
+            self.fail(path, _("%(value)s is not one of %(allowed)s", value=_show(value),
+                              allowed=", ".join(allowed)))
             return None
         return value
 
@@ -212,14 +216,15 @@ class _Checker:
         try:  # the outbox's rule: the address must be one it can send to
             return addresses.normalise_address(value).lower()
         except addresses.AddressError as error:
-            self.fail(path, "not an address our mail can reach (non-ASCII before the @)"
-                      if error.code == "international_local_part" else "not a valid email address")
+            self.fail(path, _("not an address our mail can reach (non-ASCII before the @)")
+                      if error.code == "international_local_part"
+                      else _("not a valid email address"))
             return None
 
     def phone(self, value: Any, path: str) -> str | None:
         value = self.text(value, path, max_len=40)
         if value is not None and not plausible_phone(value):
-            self.fail(path, "not a plausible phone number")
+            self.fail(path, _("not a plausible phone number"))
             return None
         return value
 
@@ -227,12 +232,12 @@ class _Checker:
         if value is None:
             return None
         if not isinstance(value, str) or not _DATE.match(value):
-            self.fail(path, "must be a date written YYYY-MM-DD")
+            self.fail(path, _("must be a date written YYYY-MM-DD"))
             return None
         try:
             return date.fromisoformat(value)
         except ValueError:
-            self.fail(path, f"{value!r} is not a real date")
+            self.fail(path, _("%(value)r is not a real date", value=value))
             return None
 
     def moment(self, value: Any, path: str) -> datetime | None:
@@ -268,7 +273,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _person(check: _Checker, value: Any, path: str, allowed: tuple[str, ...]) -> PersonData | None:
+def _person(check: Checker, value: Any, path: str, allowed: tuple[str, ...]) -> PersonData | None:
     obj = check.obj(value, path, allowed)
     if obj is None:
         return None
@@ -285,7 +290,7 @@ def _person(check: _Checker, value: Any, path: str, allowed: tuple[str, ...]) ->
     return person if name else None
 
 
-def _respondents(check: _Checker, value: Any) -> list[PersonData]:
+def _respondents(check: Checker, value: Any) -> list[PersonData]:
     if value is None:
         check.fail("respondents", "is required (a list, possibly empty)")
         return []
@@ -305,7 +310,7 @@ def _respondents(check: _Checker, value: Any) -> list[PersonData]:
     return people
 
 
-def _matter(check: _Checker, value: Any) -> MatterData | None:
+def _matter(check: Checker, value: Any) -> MatterData | None:
     if value is None:
         return None
     obj = check.obj(value, "matter", MATTER_FIELDS)
@@ -317,7 +322,7 @@ def _matter(check: _Checker, value: Any) -> MatterData | None:
     return MatterData(reference, title, case_number) if reference else None
 
 
-def _remedies(check: _Checker, value: Any) -> list[str]:
+def _remedies(check: Checker, value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -328,7 +333,7 @@ def _remedies(check: _Checker, value: Any) -> list[str]:
     return [r for r in allowed if r in codes]
 
 
-def _dates(check: _Checker, data: dict, received_at: datetime | None) -> tuple:
+def _dates(check: Checker, data: dict, received_at: datetime | None) -> tuple:
     occurred_on = check.day(data.get("occurred_on"), "occurred_on")
     occurred_until = check.day(data.get("occurred_until"), "occurred_until")
     if occurred_on and occurred_until and occurred_until < occurred_on:
@@ -343,7 +348,7 @@ def _dates(check: _Checker, data: dict, received_at: datetime | None) -> tuple:
 
 def parse(data: Any) -> ImportData:
     """Check the whole document; ImportRejected lists every problem found."""
-    check = _Checker()
+    check = Checker()
     root = check.obj(data, "(root)", IMPORT_FIELDS, EXPORT_ONLY_FIELDS)
     if root is None:
         raise ImportRejected(check.errors)
@@ -388,7 +393,7 @@ def parse(data: Any) -> ImportData:
     return parsed
 
 
-def _check_complete(check: _Checker, parsed: ImportData) -> None:
+def _check_complete(check: Checker, parsed: ImportData) -> None:
     """What registration needs, named by field (the intake service enforces it again)."""
     from portal.services.intake.completeness import REMEDIES_NEEDING_DETAILS
 

@@ -29,6 +29,7 @@ from portal.services.intake.completeness import (
 from portal.services.intake.errors import IntakeError
 from portal.services.intake.registration import registration_problems
 from portal.services.intake.sections import is_exclusive_client
+from portal.services.prevention import history as prevention_history
 from portal.web import case_file, page_cache
 from portal.web.display import PAYLOAD_LABELS, label_of
 from portal.web.intake import timeline as history
@@ -215,6 +216,8 @@ def page(complaint: Complaint, *, sections: dict[str, SectionView] | None = None
         **actions_context(complaint, **actions),
         **timeline_context(complaint),
         "case_areas": case_file.areas_for(complaint, actor()),
+        # Called by intake/_prevention.html only when the complaint has a matter.
+        "prevention_record": lambda: prevention_history.for_complaint(complaint),
     }
 
 
