@@ -182,6 +182,16 @@ def normalise_email(email: str | None) -> str | None:
     return (email or "").strip().lower() or None
 
 
+def _person_without_login(email: str | None) -> User | None:
+    """The person already on file with this email but no sign-in (a lawyer recorded as a
+    respondent or on a matter's team): their account is made on that record, so that their
+    matters, complaints and history stay theirs."""
+    if not email:
+        return None
+    return db.session.scalar(select(User).where(func.lower(User.email) == email,
+                                                User.username.is_(None)).limit(1))
+
+
 def _check_unique(username: str | None, email: str | None, exclude_id: int | None) -> None:
     """Refuse a username or email already in use (case-insensitively), before the database
     constraint would turn it into an IntegrityError."""
@@ -254,27 +264,24 @@ def create_user(
     """
     username, email = normalise_username(username), normalise_email(email)
     check_account_fields(username=username, name=name, email=email, password=password)
-    _check_unique(username, email, exclude_id=None)
+    on_file = _person_without_login(email)
+    _check_unique(username, email, exclude_id=on_file.id if on_file else None)
     if password_hash is None:
         if password is None:
             raise ValueError("create_user needs a password or its hash")
         password_hash = hash_password(password)
     pending = actor is not None and approvals.approval_required()
-    user = User(
-        username=username,
-        name=name.strip(),
-        email=email,
-        password_hash=password_hash,
-        department_id=department_id,
-        active=not pending,
-    )
+    user = on_file or User()
+    user.username, user.name, user.email = username, name.strip(), email
+    user.password_hash, user.department_id, user.active = password_hash, department_id, not pending
     user.set_roles(set() if pending else roles)
     db.session.add(user)
     db.session.flush()
     audit.record(
         "user.created", actor=actor, obj=user, actor_label=actor_label,
         details={"roles": [] if pending else sorted(r.value for r in roles),
-                 "approval": "pending" if pending else "not_required"},
+                 "approval": "pending" if pending else "not_required",
+                 "person_on_file": on_file is not None},
     )
     if pending:
         approvals.request_change(actor, user, AccessRequestKind.CREATE_ACCOUNT, roles=roles)

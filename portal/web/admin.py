@@ -274,9 +274,6 @@ def user_edit(user_id: int):
     if request.method == "GET":
         return _edit_page(user, form)
     valid = form.validate()
-    if valid and user.username and not form.roles.data:
-        form.roles.errors = [_("Choose at least one role.")]
-        valid = False
     if valid:
         saved = _commit_change(form, lambda: _update_user(user, form))
         if saved:

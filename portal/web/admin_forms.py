@@ -45,7 +45,9 @@ def _role_choices() -> list[SelectChoice]:
 
 
 def _roles_field() -> CheckboxList:
-    return CheckboxList(_l("Roles"), choices=_role_choices(), validate_choice=True)
+    return CheckboxList(_l("Roles"), choices=_role_choices(), validate_choice=True,
+                        description=_l("With no role, the person signs in to the matters they "
+                                       "work on and to the bulletin board only."))
 
 
 def _email_field() -> EmailField:
@@ -75,14 +77,6 @@ def _department_field() -> SelectField:
     return SelectField(_l("Department"), default="", validate_choice=True)
 
 
-class RolesRequired:
-    """At least one role for an account that can sign in."""
-
-    def __call__(self, form: FlaskForm, field: SelectMultipleField) -> None:
-        if not field.data:
-            raise ValidationError(_l("Choose at least one role."))
-
-
 class UserCreateForm(FlaskForm):
     username = StringField(
         _l("Username"),
@@ -109,9 +103,6 @@ class UserCreateForm(FlaskForm):
         validators=[EqualTo("password", _l("The two passwords do not match."))],
         render_kw={"autocomplete": "new-password"},
     )
-
-    def validate_roles(self, field: SelectMultipleField) -> None:
-        RolesRequired()(self, field)
 
 
 def _check_aliases(_form, field) -> None:

@@ -120,11 +120,30 @@ def test_create_user_then_they_can_sign_in_once_a_second_partner_approves(partne
     assert AuthActions(other).login("new.clerk", "a good long password").status_code == 303
 
 
+def test_a_lawyer_on_file_gets_a_sign_in_with_no_role_and_sees_only_their_matters(partner, app):
+    with app.app_context():
+        on_file = db.session.scalar(select(User.id).where(User.name == "王磊"))
+        people = db.session.scalar(select(func.count()).select_from(User))
+    response = partner.post("/admin/users/new", data={
+        **NEW, "username": "wang.lei", "name": "王磊", "email": "Wang.Lei@firm.example",
+        "roles": []})
+    assert response.status_code == 303
+    approve_all(app)
+    lawyer = get_user(app, "wang.lei")
+    assert lawyer.id == on_file and lawyer.roles == set() and lawyer.active
+    assert count(app, User) == people  # the record on file, not a second 王磊
+    own = app.test_client()
+    assert AuthActions(own).login("wang.lei", "a good long password").status_code == 303
+    assert own.get("/matters/M-2025-0142").status_code == 200  # he is responsible for it
+    assert own.get("/matters/M-2025-0188").status_code == 404
+    assert own.get("/complaints").status_code == 403
+    assert own.get("/bulletins").status_code == 200
+
+
 @pytest.mark.parametrize("changes, field_hint", [
     ({"username": "partner"}, "already taken"),
     ({"username": "PARTNER2"}, "already taken"),
     ({"email": "Chen.Zhiyuan@firm.example"}, "already has this email"),
-    ({"roles": []}, "at least one role"),
     ({"password": "short", "confirm": "short"}, "8 to 128"),
     ({"confirm": "something else"}, "do not match"),
     ({"username": "has space"}, "letters, digits"),
@@ -231,11 +250,13 @@ def test_edit_duplicate_email_is_422(partner, app):
     assert get_user(app, "investigator").email == user.email
 
 
-def test_account_needs_a_role_but_a_lawyer_without_login_does_not(partner, app):
+def test_roles_may_all_be_removed_from_an_account_and_from_a_lawyer_without_login(partner, app):
     user = get_user(app, "reception")
     response = partner.post(f"/admin/users/{user.id}/edit", data=edit_data(user, roles=[]),
                             headers=EN)
-    assert response.status_code == 422
+    assert response.status_code == 303  # she still signs in: to her matters and the bulletins
+    assert get_user(app, "reception").roles == set()
+    assert get_user(app, "reception").active
     with app.app_context():
         lawyer = db.session.scalar(select(User).where(User.name == "王磊"))
         lawyer_id, lawyer_email = lawyer.id, lawyer.email
