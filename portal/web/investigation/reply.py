@@ -77,7 +77,7 @@ def unavailable(status: LinkStatus, request: ReplyRequest | None):
                                         email=config["FIRM_COMPLAINTS_EMAIL"],
                                         phone=config["FIRM_PHONE"])})
     with force_locale(_locales(request)[0]):
-        html = render_template("investigation/reply_unavailable.html", blocks=blocks)
+        html = render_template("readback/unavailable.html", blocks=blocks)
     return make_response(html, STATUS_CODES[status])
 
 
