@@ -20,8 +20,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, select, update
 
@@ -32,7 +31,7 @@ from portal.links import email_link
 from portal.models.complaint import Complaint
 from portal.models.deadline import DEADLINE_LABELS, Deadline
 from portal.models.user import Role, User, UserRole
-from portal.services import audit, calendar, deadlines, outbox
+from portal.services import audit, calendar, deadlines, outbox, staff_mail
 
 log = logging.getLogger("portal.sla")
 
@@ -143,7 +142,7 @@ def case_link(reference: str) -> str | None:
 
 
 def _queue(user: User, deadline: Deadline, complaint: Complaint, kind: str) -> None:
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with staff_mail.in_their_language(user):
         context = {
             "user": user, "reference": complaint.label, "link": case_link(complaint.label),
             "clock": str(DEADLINE_LABELS.get(deadline.kind, deadline.kind)),
@@ -157,10 +156,8 @@ def _queue(user: User, deadline: Deadline, complaint: Complaint, kind: str) -> N
             subject = _("Overdue: %(clock)s for %(reference)s was due on %(date)s",
                         clock=context["clock"], reference=complaint.label,
                         date=format_day(deadline.due))
-        outbox.queue(kind=kind, recipient=user.email, recipient_name=user.name,
-                     subject=subject, complaint=complaint,
-                     body_text=render_template(f"emails/{kind}.txt", **context),
-                     body_html=render_template(f"emails/{kind}.html", **context))
+        staff_mail.queue(user, kind=kind, template=kind, subject=subject, context=context,
+                         complaint=complaint)
 
 
 def _days_late(due: date) -> int:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask import current_app, render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -20,7 +18,7 @@ from portal.formatting import format_day
 from portal.links import email_link
 from portal.models.followup import ACTION_KIND_LABELS, OPEN_ACTION_STATUSES, ImprovementAction
 from portal.models.user import User
-from portal.services import audit, outbox, periodic
+from portal.services import audit, outbox, periodic, staff_mail
 
 log = logging.getLogger("portal.actions")
 
@@ -78,7 +76,7 @@ def action_link(action_id: int) -> str | None:
 
 
 def _queue_reminder(user: User, action: ImprovementAction) -> None:
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with staff_mail.in_their_language(user):
         kind = str(ACTION_KIND_LABELS.get(action.kind, action.kind))
         title = action.title if len(action.title) <= 80 else action.title[:79] + "…"
         context = {"user": user, "title": action.title, "kind": kind,
@@ -88,10 +86,8 @@ def _queue_reminder(user: User, action: ImprovementAction) -> None:
                    "number": action.id}
         subject = _("Overdue improvement action: %(title)s (due %(date)s)", title=title,
                     date=format_day(action.due))
-        outbox.queue(kind=REMINDER_KIND, recipient=user.email, recipient_name=user.name,
-                     subject=subject,
-                     body_text=render_template("emails/action_reminder.txt", **context),
-                     body_html=render_template("emails/action_reminder.html", **context))
+        staff_mail.queue(user, kind=REMINDER_KIND, template="action_reminder", subject=subject,
+                         context=context)
 
 
 def tick_if_due(last: datetime | None) -> datetime | None:

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
@@ -39,7 +38,7 @@ from portal.models.complaint import Complaint, State
 from portal.models.followup import CallAttempt, Callback, CallbackStatus
 from portal.models.resolution import DecidedRemedy, RemedyKind, RemedyTask
 from portal.models.user import Role, User, UserRole
-from portal.services import audit, outbox, periodic
+from portal.services import audit, outbox, periodic, staff_mail
 from portal.services.intake.errors import ConflictError, FieldErrors, IntakeError
 from portal.services.resolution import remedies
 
@@ -400,7 +399,7 @@ def _client_email(callback: Callback) -> str | None:
 
 
 def _queue_reminder(user: User, callback: Callback, complaint: Complaint) -> None:
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with staff_mail.in_their_language(user):
         context = {"user": user, "reference": complaint.label,
                    "due": format_day(callback.due, "full"),
                    "link": email_link("intake.show", key=complaint.label,
@@ -411,10 +410,8 @@ def _queue_reminder(user: User, callback: Callback, complaint: Complaint) -> Non
                    "own": callback.owner_id == user.id}
         subject = _("Call-back due: call the client of %(reference)s",
                     reference=complaint.label)
-        outbox.queue(kind=REMINDER_KIND, recipient=user.email, recipient_name=user.name,
-                     subject=subject, complaint=complaint,
-                     body_text=render_template("emails/callback_due.txt", **context),
-                     body_html=render_template("emails/callback_due.html", **context))
+        staff_mail.queue(user, kind=REMINDER_KIND, template="callback_due", subject=subject,
+                         context=context, complaint=complaint)
 
 
 def tick(limit: int = TICK_LIMIT) -> int:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 
-from flask import current_app, render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
@@ -32,7 +30,7 @@ from portal.links import email_link
 from portal.models.matter import Matter
 from portal.models.prevention import MatterStatus
 from portal.models.user import User
-from portal.services import audit, outbox, periodic
+from portal.services import audit, outbox, periodic, staff_mail
 
 log = logging.getLogger("portal.prevention")
 
@@ -91,7 +89,7 @@ def matter_link(reference: str) -> str | None:
 
 
 def _queue_reminder(user: User, matter: Matter, today: date) -> None:
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with staff_mail.in_their_language(user):
         lawyer = matter.responsible_lawyer
         context = {"user": user, "reference": matter.reference, "title": matter.title,
                    "due": format_day(matter.report_due_on, "full"),
@@ -101,10 +99,8 @@ def _queue_reminder(user: User, matter: Matter, today: date) -> None:
                    "lawyer": lawyer.name if lawyer else None}
         subject = _("Progress report overdue: %(reference)s (due %(date)s)",
                     reference=matter.reference, date=format_day(matter.report_due_on))
-        outbox.queue(kind=REMINDER_KIND, recipient=user.email, recipient_name=user.name,
-                     subject=subject,
-                     body_text=render_template("emails/report_reminder.txt", **context),
-                     body_html=render_template("emails/report_reminder.html", **context))
+        staff_mail.queue(user, kind=REMINDER_KIND, template="report_reminder", subject=subject,
+                         context=context)
 
 
 def tick_if_due(last: datetime | None) -> datetime | None:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from portal.links import email_link
 from portal.models.complaint import Complaint
 from portal.models.resolution import AnswerKind, ClientAnswer, Decision
 from portal.models.user import User
-from portal.services import outbox
+from portal.services import outbox, staff_mail
 
 MAIL_KIND = "client_answered"
 log = logging.getLogger("portal.resolution")
@@ -36,7 +34,7 @@ def tell_staff(complaint: Complaint, decision: Decision, answer: ClientAnswer) -
     link = email_link("intake.show", key=complaint.label, anchor="area-decision")
     queued = 0
     for user in _recipients(complaint, decision):
-        with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        with staff_mail.in_their_language(user):
             if disputed:
                 subject = _("Complaint %(reference)s: the client is not satisfied with "
                             "decision %(number)s", reference=complaint.label,
@@ -47,11 +45,8 @@ def tell_staff(complaint: Complaint, decision: Decision, answer: ClientAnswer) -
             context = {"user": user, "reference": complaint.label, "link": link,
                        "number": decision.number, "disputed": disputed, "subject": subject}
             try:
-                outbox.queue(kind=MAIL_KIND, recipient=user.email, recipient_name=user.name,
-                             subject=subject, complaint=complaint,
-                             body_text=render_template("emails/client_answered.txt", **context),
-                             body_html=render_template("emails/client_answered.html",
-                                                       **context))
+                staff_mail.queue(user, kind=MAIL_KIND, template="client_answered",
+                                 subject=subject, context=context, complaint=complaint)
             except outbox.OutboxError:  # an address the outbox refuses: logged, not retried
                 log.exception("complaint %s: no answer notice for user %s", complaint.id,
                               user.id)

@@ -27,8 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -47,7 +46,7 @@ from portal.models.resolution import (
     VoteChoice,
 )
 from portal.models.user import User
-from portal.services import audit, outbox
+from portal.services import audit, outbox, staff_mail
 
 log = logging.getLogger("portal.ballots")
 
@@ -220,7 +219,7 @@ def mail_members(ballot: Ballot, members: Iterable[BallotMember], kind: str,
         user = member.user
         if not (user.active and user.email):
             continue
-        with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        with staff_mail.in_their_language(user):
             context = {"user": user, "reference": reference, "link": ballot_link(ballot.id),
                        "closes_at": format_moment(ballot.closes_at, "full"),
                        "proposals": len(ballot.proposals)}
@@ -232,10 +231,8 @@ def mail_members(ballot: Ballot, members: Iterable[BallotMember], kind: str,
                             "%(when)s", reference=reference,
                             when=format_moment(ballot.closes_at))
             try:
-                outbox.queue(kind=kind, recipient=user.email, recipient_name=user.name,
-                             subject=subject,
-                             body_text=render_template(f"emails/{kind}.txt", **context),
-                             body_html=render_template(f"emails/{kind}.html", **context))
+                staff_mail.queue(user, kind=kind, template=kind, subject=subject,
+                                 context=context)
             except outbox.OutboxError:  # an address the outbox refuses: logged, not retried
                 log.exception("ballot %s: no %s for user %s", ballot.id, kind, user.id)
                 continue

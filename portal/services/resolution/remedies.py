@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask import current_app, render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -45,7 +43,7 @@ from portal.models.resolution import (
     RemedyTask,
 )
 from portal.models.user import Role, User, UserRole
-from portal.services import audit, outbox, periodic
+from portal.services import audit, outbox, periodic, staff_mail
 from portal.services.intake.errors import ConflictError, FieldErrors
 from portal.services.resolution.common import ResolutionError, check_version
 
@@ -458,7 +456,7 @@ def case_link(reference: str) -> str | None:
 
 
 def _queue_reminder(user: User, task: RemedyTask, complaint: Complaint) -> None:
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with staff_mail.in_their_language(user):
         remedy = str(REMEDY_KIND_LABELS.get(task.remedy.kind, task.remedy.kind))
         context = {"user": user, "reference": complaint.label, "remedy": remedy,
                    "due": format_day(task.due, "full"), "link": case_link(complaint.label),
@@ -467,10 +465,8 @@ def _queue_reminder(user: User, task: RemedyTask, complaint: Complaint) -> None:
         subject = _("Overdue: %(remedy)s for %(reference)s was due on %(date)s",
                     remedy=remedy, reference=complaint.label, date=format_day(task.due))
         # An internal measure's reminder stays off the complaint's timeline (see `record`).
-        outbox.queue(kind=REMINDER_KIND, recipient=user.email, recipient_name=user.name,
-                     subject=subject, complaint=None if is_internal(task) else complaint,
-                     body_text=render_template("emails/remedy_reminder.txt", **context),
-                     body_html=render_template("emails/remedy_reminder.html", **context))
+        staff_mail.queue(user, kind=REMINDER_KIND, template="remedy_reminder", subject=subject,
+                         context=context, complaint=None if is_internal(task) else complaint)
 
 
 def tick_if_due(last: datetime | None) -> datetime | None:
