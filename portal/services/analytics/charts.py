@@ -19,6 +19,7 @@ bilingual PDF), never from model objects.
 
 from __future__ import annotations
 
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -172,6 +173,14 @@ def _chart(kind: Callable, names: Names, chart: str, **config) -> pygal.Graph:
     return kind(**options)
 
 
+def wide_label_room(labels: list[str]) -> int:
+    """pygal sizes the label column at 0.6 em a character; a Chinese character takes a whole
+    em, so without this room the start of a Chinese label is cut off."""
+    wide = max((sum(1 for ch in label if unicodedata.east_asian_width(ch) in "WF")
+                for label in labels), default=0)
+    return round(wide * 0.4 * STYLE.label_font_size)
+
+
 def ticks(largest: int) -> list[int]:
     """Whole-number axis labels from 0 past `largest` (counts are never fractions)."""
     step = max(1, -(-largest // 8))
@@ -193,6 +202,7 @@ def build(figures: Figures, chart: str, names: Names) -> pygal.Graph:
     elif chart in COUNTED or chart in ("remedies", "prevention"):
         graph = _chart(pygal.HorizontalBar, names, chart,
                        height=max(200, 80 + 34 * len(data)),
+                       margin_left=12 + wide_label_room([r.label for r in data]),
                        y_labels=ticks(max((r.values[0] for r in data), default=0)))
         drawn = list(reversed(data))  # pygal draws the first bar at the bottom
         graph.x_labels = [r.label for r in drawn]
