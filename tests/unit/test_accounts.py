@@ -76,7 +76,7 @@ def test_create_user_normalises_and_audits(ctx):
 @pytest.mark.parametrize("username, email, field", [
     ("PARTNER", None, "username"),
     ("someone", "CHEN.zhiyuan@firm.example", "email"),
-    ("someone", "wang.lei@firm.example", "email"),  # a lawyer without login has it
+    ("PARTNER", "wang.lei@firm.example", "username"),  # the lawyer on file: still unique
 ])
 def test_create_user_refuses_duplicates_case_insensitively(ctx, username, email, field):
     with pytest.raises(accounts.AccountError) as caught:
@@ -84,6 +84,16 @@ def test_create_user_refuses_duplicates_case_insensitively(ctx, username, email,
                              password="long enough", roles={Role.RECEPTIONIST})
     assert caught.value.field == field
     assert db.session.scalar(select(func.count(User.id)).where(User.name == "X")) == 0
+
+
+def test_an_account_for_a_lawyer_on_file_is_made_on_that_record(ctx):
+    lawyer = db.session.scalar(select(User).where(User.name == "王磊"))
+    people = db.session.scalar(select(func.count(User.id)))
+    made = accounts.create_user(_user("partner"), username="wang.lei", name="王磊",
+                                email="WANG.LEI@firm.example", password="long enough",
+                                roles=set())
+    assert made.id == lawyer.id and made.username == "wang.lei"
+    assert db.session.scalar(select(func.count(User.id))) == people
 
 
 def test_update_user_changes_roles_and_records_what_changed(app, ctx):
