@@ -39,6 +39,7 @@ from portal.models.deadline import Deadline, DeadlineKind
 from portal.models.matter import Client, Matter
 from portal.models.user import Department, User
 from portal.services import audit, calendar
+from portal.services.analytics import fact_table
 from portal.services.calendar import LOCAL_TZ
 
 BATCH = 2_000  # complaints per write transaction
@@ -414,7 +415,8 @@ def seed_complaints(count: int, *, random_seed: int = 2026,
             complaints.sort(key=lambda c: c.registered_at)
             _assign_references(complaints)
             db.session.add_all(complaints)
-            db.session.flush()
+            with fact_table.left_to_caller(db.session()):
+                db.session.flush()  # outcomes.add rewrites these complaints' facts
             outcomes.add(complaints)
             prevention.add([c.matter for c in complaints if c.matter is not None], complaints)
             references += [c.reference for c in complaints]

@@ -20,7 +20,8 @@ only that complaint's rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
@@ -71,6 +72,7 @@ from portal.services.prevention.history import (
 
 ACKNOWLEDGEMENT = "acknowledgement"
 CHUNK = 500  # complaint ids per statement
+_LEFT_TO_CALLER = "complaint_fact_left_to_caller"
 BASE_COLUMNS = ("complaint_id", "month", "received_day", "department_id", "ack_day", "due",
                 "response_stopped", "response_late", "decided_day", "closed_day",
                 "satisfaction")
@@ -260,8 +262,21 @@ def touched(session: Session) -> set[int]:
     return ids
 
 
+@contextmanager
+def left_to_caller(session: Session) -> Iterator[None]:
+    """Flushes inside skip the hook: the caller (a bulk writer that goes on with Core inserts)
+    calls `refresh` itself once it has written everything, instead of refreshing twice."""
+    session.info[_LEFT_TO_CALLER] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_LEFT_TO_CALLER, None)
+
+
 @event.listens_for(Session, "after_flush")
 def _refresh_touched(session: Session, _context: object) -> None:
+    if session.info.get(_LEFT_TO_CALLER):
+        return
     ids = touched(session)
     if ids:
         refresh(session.connection(), ids)
