@@ -123,6 +123,7 @@ def register_cli(app: Flask) -> None:
         calendar,
         complaints,
         demo,
+        mail,
         mailsink,
         matters,
         notices,
@@ -134,7 +135,7 @@ def register_cli(app: Flask) -> None:
     )
 
     for area in (demo, complaints, outbox, notices, calendar, mailsink, users, sla, ballots,
-                 redact, reports, matters):
+                 redact, reports, matters, mail):
         app.cli.add_command(area.cli)
 
 

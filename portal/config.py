@@ -61,6 +61,27 @@ class Defaults:
     MAIL_DEFAULT_SENDER = ("Redress 投诉处理", "complaints@firm.example")
     MAIL_SINK_DIR: str | None = None  # where `make run`'s SMTP sink writes messages
     MAIL_TIMEOUT = 30  # seconds for one SMTP connection attempt (the outbox retries later)
+    # The complaints mailbox (`flask mail work`, portal/services/mailin/): read over IMAP with
+    # TLS. No host = the email channel is off (and /healthz says so).
+    MAIL_INBOX_HOST: str | None = None
+    MAIL_INBOX_PORT = 993  # implicit TLS (IMAPS)
+    MAIL_INBOX_USER: str | None = None
+    MAIL_INBOX_PASSWORD: str | None = None  # or an app password
+    MAIL_INBOX_FOLDER = "INBOX"
+    MAIL_INBOX_PROCESSED_FOLDER = "Processed"  # a message moves here once stored
+    MAIL_INBOX_CA_FILE: str | None = None  # None = the system's certificate authorities
+    # The address clients write to (Reply-To: of every message sent); None = the firm's
+    # FIRM_COMPLAINTS_EMAIL.
+    MAIL_INBOX_ADDRESS: str | None = None
+    MAIL_INBOX_MAX_BYTES = 25 * 1024 * 1024  # a larger message becomes a draft that says so
+    MAIL_INBOX_POLL_SECONDS = 60  # between passes when the server has no IDLE
+    MAIL_INBOX_TIMEOUT = 60  # seconds for one IMAP network operation
+    # Only the Authentication-Results header added by this server is trusted (its authserv-id,
+    # e.g. mx.firm.example); None = the topmost one.
+    MAIL_INBOX_AUTHSERV_ID: str | None = None
+    # The firm's own mail domains: never sent an automatic receipt. The domains of
+    # FIRM_COMPLAINTS_EMAIL, MAIL_INBOX_ADDRESS and MAIL_DEFAULT_SENDER are always included.
+    FIRM_MAIL_DOMAINS: tuple[str, ...] = ()
     # Rendered pages kept per viewer until the data changes (portal/web/page_cache.py);
     # 0 turns the cache off.
     PAGE_CACHE_SIZE = 256
@@ -129,6 +150,15 @@ ENV_KEYS = (
     "MAIL_USE_TLS",
     "MAIL_USE_SSL",
     "MAIL_SINK_DIR",
+    "MAIL_INBOX_HOST",
+    "MAIL_INBOX_PORT",
+    "MAIL_INBOX_USER",
+    "MAIL_INBOX_PASSWORD",
+    "MAIL_INBOX_FOLDER",
+    "MAIL_INBOX_PROCESSED_FOLDER",
+    "MAIL_INBOX_CA_FILE",
+    "MAIL_INBOX_ADDRESS",
+    "MAIL_INBOX_AUTHSERV_ID",
     "ENV_NAME",
     "FIRST_RESPONSE_WORKING_DAYS",
     "SLA_REMINDER_WORKING_DAYS",

@@ -2,7 +2,8 @@
 # Make sure the Debian packages Redress needs are installed.
 #
 #   scripts/system_packages.sh          what running needs (WeasyPrint's Pango, HarfBuzz's
-#                                       subsetter, the CJK font, poppler-utils, python3-venv, npm)
+#                                       subsetter, the CJK font, poppler-utils, Dovecot's IMAP
+#                                       server, openssl, python3-venv, npm)
 #   scripts/system_packages.sh --test   the same plus what testing needs (Chromium for
 #                                       Playwright, Java for the Nu Html Checker, PostgreSQL 15)
 #   scripts/system_packages.sh --bench  the same as the first plus the load generator (wrk)
@@ -12,7 +13,10 @@
 # printed and the script fails, so that `make` stops before anything half-works.
 set -euo pipefail
 
-RUNTIME=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
+# dovecot-imapd: the local IMAP server that `make run` and the tests start (its certificate
+# is made with openssl).
+RUNTIME=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils
+         dovecot-imapd openssl)
 TEST=(chromium default-jre-headless postgresql-15)
 BENCH=(wrk)
 

@@ -41,6 +41,7 @@ from portal.models.investigation import (
     RuleArticle,
     Statement,
 )
+from portal.models.mailin import InboundMail, MailOutcome
 from portal.models.matter import Client, Matter
 from portal.models.notice import Notice
 from portal.models.outbox import OutboxMessage, OutboxStatus
@@ -126,6 +127,8 @@ __all__ = [
     "Evidence",
     "EvidenceCategory",
     "LoginAttempt",
+    "InboundMail",
+    "MailOutcome",
     "Matter",
     "Notice",
     "OutboxMessage",

@@ -30,6 +30,9 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str | None] = mapped_column(Text)
     # [{"notice_id": 1}] or [{"path": "...", "filename": "...", "content_type": "..."}]
     attachments: Mapped[list] = mapped_column(JSON, default=list)
+    # Further headers for this message, e.g. {"In-Reply-To": "<…>", "Auto-Submitted":
+    # "auto-replied"} (services/outbox.py checks them when queueing).
+    headers: Mapped[dict | None] = mapped_column(JSON)
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)

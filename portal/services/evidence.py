@@ -34,7 +34,14 @@ CHUNK = 64 * 1024
 
 
 class EvidenceError(IntakeError):
+    """A file refused; `code` names why (type, markup, macros, empty, too_large) for whoever
+    lists refusals later in another language (the email channel's drafts)."""
+
     status = 422
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "type") -> None:
+        super().__init__(message, field=field)
+        self.code = code
 
 
 class EvidenceTooLarge(EvidenceError):
@@ -99,7 +106,7 @@ def _markup_refused() -> EvidenceError:
     return EvidenceError(_(
         "Web pages and SVG drawings (HTML, SVG, XML) are not accepted, whatever their name. "
         "Save the page as PDF or take a screenshot instead."
-    ), field="file")
+    ), field="file", code="markup")
 
 
 # --- recognising the content ---------------------------------------------------------------
@@ -114,7 +121,7 @@ def _ooxml(path: Path) -> Kind:
             if any(n.lower().endswith("vbaproject.bin") for n in names):
                 raise EvidenceError(_("Office documents with macros are not accepted. Save it "
                                       "without macros (.docx, .xlsx, .pptx) or as PDF."),
-                                    field="file")
+                                    field="file", code="macros")
             info = archive.getinfo("[Content_Types].xml")
             if info.file_size > 512 * 1024:
                 raise _refused()
@@ -176,7 +183,7 @@ def detect(path: Path) -> Kind:
     with open(path, "rb") as handle:
         head = handle.read(8192)
     if not head:
-        raise EvidenceError(_("The file is empty."), field="file")
+        raise EvidenceError(_("The file is empty."), field="file", code="empty")
     if head.startswith(b"%PDF-"):
         return PDF
     guessed = filetype.guess(head)
@@ -277,7 +284,8 @@ def too_large() -> EvidenceTooLarge:
     """The error for a file over EVIDENCE_MAX_BYTES, to show beside the file field."""
     megabytes = max_bytes() / (1024 * 1024)
     return EvidenceTooLarge(_("The file is larger than %(size)s MB. Send a smaller file, or "
-                              "split it into several.", size=f"{megabytes:g}"), field="file")
+                              "split it into several.", size=f"{megabytes:g}"), field="file",
+                            code="too_large")
 
 
 def _receive(stream: BinaryIO, target: Path) -> tuple[int, str]:
@@ -309,16 +317,17 @@ class ReceivedFile:
     sha256: str
 
 
-def receive(stream: BinaryIO, filename: str | None) -> ReceivedFile:
+def receive(stream: BinaryIO, filename: str | None, *, kind: Kind | None = None) -> ReceivedFile:
     """Copy, hash and type-check an upload. Touches no database, so it runs before the write
     transaction starts; `add_received` records it (or removes it when its transaction rolls
-    back)."""
+    back). `kind` is for a file the portal itself knows the type of (an email as it arrived
+    in the complaints mailbox); anything sent by someone is recognised from its bytes."""
     stored_name = uuid.uuid4().hex
     directory = storage_dir()
     partial = directory / f"{stored_name}.part"
     try:
         size, sha256 = _receive(stream, partial)
-        kind = detect(partial)
+        kind = kind or detect(partial)
         os.replace(partial, directory / stored_name)
     finally:
         partial.unlink(missing_ok=True)

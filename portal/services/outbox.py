@@ -46,6 +46,8 @@ OUTBOX_ID_HEADER = "X-Redress-Message-Id"
 MAX_BACKOFF = timedelta(hours=1)
 SUBJECT_MAX, NAME_MAX = 200, 100  # the column sizes
 FILE_ATTACHMENT_KEYS = frozenset({"path", "filename", "content_type"})
+# The headers a message may carry besides those every message has (see `_build`).
+EXTRA_HEADERS = frozenset({"In-Reply-To", "References", "Auto-Submitted"})
 
 
 class OutboxError(ValueError):
@@ -114,9 +116,18 @@ def _check_attachments(attachments: list[dict] | None) -> list[dict]:
     return checked
 
 
+def _check_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    for name, value in (headers or {}).items():
+        if name not in EXTRA_HEADERS:
+            raise OutboxError(f"the header {name!r} cannot be set on a message")
+        _single_line(value, name)
+    return dict(headers) if headers else None
+
+
 def queue(*, kind: str, recipient: str, recipient_name: str | None, subject: str,
           body_text: str, body_html: str | None = None, complaint: Complaint | None = None,
-          attachments: list[dict] | None = None, actor: User | None = None) -> OutboxMessage:
+          attachments: list[dict] | None = None, actor: User | None = None,
+          headers: dict[str, str] | None = None) -> OutboxMessage:
     """Add a message to the outbox in the caller's transaction (flush, never commit)."""
     address = normalise_address(recipient)
     _single_line(recipient_name, "recipient name")
@@ -127,7 +138,7 @@ def queue(*, kind: str, recipient: str, recipient_name: str | None, subject: str
         kind=kind, recipient=address,
         recipient_name=(recipient_name or "").strip()[:NAME_MAX] or None,
         subject=subject.strip(), body_text=body_text, body_html=body_html,
-        attachments=_check_attachments(attachments),
+        attachments=_check_attachments(attachments), headers=_check_headers(headers),
         complaint_id=complaint.id if complaint is not None else None,
         status=OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now(),
     )
@@ -148,6 +159,7 @@ def resend(actor: User | None, message: OutboxMessage) -> OutboxMessage:
         kind=message.kind, recipient=message.recipient, recipient_name=message.recipient_name,
         subject=message.subject, body_text=message.body_text, body_html=message.body_html,
         attachments=[dict(spec) for spec in message.attachments or []],
+        headers=dict(message.headers) if message.headers else None,
         complaint_id=message.complaint_id, status=OutboxStatus.PENDING, attempts=0,
         next_attempt_at=clock.now(),
     )
@@ -355,14 +367,22 @@ class _Message(Message):
         return msg
 
 
+def complaints_address() -> str | None:
+    """Where clients write to: the complaints mailbox, read by `flask mail work`."""
+    config = current_app.config
+    return config.get("MAIL_INBOX_ADDRESS") or config.get("FIRM_COMPLAINTS_EMAIL")
+
+
 def _build(message: OutboxMessage) -> Message:
     config = current_app.config
     email = _Message(
         subject=message.subject, recipients=[message.recipient], body=message.body_text,
         html=message.body_html, sender=config["MAIL_DEFAULT_SENDER"],
-        reply_to=config.get("FIRM_COMPLAINTS_EMAIL"),
+        # answers come back to the complaints mailbox, where they find their complaint
+        reply_to=complaints_address(),
         # the outbox row, so that a captured copy (/mailbox) maps back to its complaint
-        extra_headers={"Auto-Submitted": "auto-generated", OUTBOX_ID_HEADER: str(message.id)},
+        extra_headers={"Auto-Submitted": "auto-generated", OUTBOX_ID_HEADER: str(message.id),
+                       **(message.headers or {})},
     )
     email.to_header = addresses.format_address(message.recipient_name, message.recipient)
     for spec in message.attachments or []:

@@ -59,4 +59,7 @@ def healthz():
     except Exception:  # noqa: BLE001 - the health check reports, it does not raise
         database = "unreachable"
         status = 503
-    return jsonify(status="ok" if status == 200 else "degraded", database=database), status
+    # the email channel is on once a complaints mailbox is configured (`flask mail work`)
+    email_channel = "on" if current_app.config.get("MAIL_INBOX_HOST") else "off"
+    return jsonify(status="ok" if status == 200 else "degraded", database=database,
+                   email_channel=email_channel), status

@@ -50,13 +50,13 @@ def test_online_submissions_wait_for_the_reception_desk(client, auth, app):
         label = db.session.scalar(select(Complaint)).label
     auth.login("partner")  # a partner who is not a receptionist
     home = client.get("/").text
-    assert "Online submissions to verify" not in home and f">{label}<" not in home
+    assert "Submissions to verify (online form and email)" not in home and f">{label}<" not in home
     assert f">{label}<" not in client.get("/complaints?state=to_verify").text
     assert client.get(f"/complaints/{label}").status_code == 404
     auth.logout()
     auth.login_as("receptionist")
     home = client.get("/").text
-    assert "Online submissions to verify" in home and f">{label}<" in home
+    assert "Submissions to verify (online form and email)" in home and f">{label}<" in home
 
 
 def test_a_partner_sees_their_own_new_draft_but_not_a_colleagues_unsorted_one(

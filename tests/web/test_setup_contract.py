@@ -81,7 +81,8 @@ def test_missing_system_packages_without_root_print_the_apt_command(tmp_path):
     )
     assert result.returncode == 1
     assert ("sudo apt-get update && sudo apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 "
-            "libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium default-jre-headless "
+            "libharfbuzz-subset0 fonts-noto-cjk poppler-utils dovecot-imapd openssl chromium "
+            "default-jre-headless "
             "postgresql-15") in result.stderr
 
 

@@ -30,7 +30,7 @@ from portal.services.intake.errors import IntakeError
 from portal.services.intake.registration import registration_problems
 from portal.services.intake.sections import is_exclusive_client
 from portal.services.prevention import history as prevention_history
-from portal.web import case_file, page_cache
+from portal.web import case_file, mail_display, page_cache
 from portal.web.display import PAYLOAD_LABELS, label_of
 from portal.web.intake import timeline as history
 from portal.web.intake_forms import (
@@ -218,6 +218,12 @@ def page(complaint: Complaint, *, sections: dict[str, SectionView] | None = None
         "case_areas": case_file.areas_for(complaint, actor()),
         # Called by intake/_prevention.html only when the complaint has a matter.
         "prevention_record": lambda: prevention_history.for_complaint(complaint),
+        # Called by intake/_record.html only for a complaint that came by email.
+        "email_draft": lambda: mail_display.draft_mail(complaint),
+        "mail_candidates": mail_display.candidates,
+        "problem_text": mail_display.problem_text,
+        "checks": mail_display.checks,
+        "automatic_label": mail_display.automatic_label,
     }
 
 

@@ -87,7 +87,7 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
 
 def _filter_labels() -> list[tuple[str, str]]:
     return [("open", _("All drafts")), ("draft", _("Drafts in progress")),
-            ("to_verify", _("Online submissions to verify")),
+            ("to_verify", _("Submissions to verify (online form and email)")),
             ("registered", _("Registered")), ("all", _("All complaints"))]
 
 

@@ -21,6 +21,7 @@ from portal.models.complaint import (
 )
 from portal.models.deadline import DEADLINE_LABELS
 from portal.models.investigation import SEVERITY_LABELS
+from portal.models.mailin import InboundMail
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.services.intake.completeness import SECTION_LABELS
 from portal.services.triage.withdrawal import WITHDRAWAL_METHOD_LABELS
@@ -74,6 +75,7 @@ EVENT_LABELS = {
     "clock.resumed": _l("Clocks resumed; the paused deadlines moved %(days)s working days"),
     "clock.reminded": _l("Reminder sent: %(clock)s"),
     "clock.escalated": _l("Escalated to the partners: %(clock)s has passed"),
+    "mail.received": _l("Email received"),
 }
 
 EVENT_TONES = {
@@ -113,6 +115,8 @@ KIND_LABELS = {
     "callback_due": _l("Call-back due"),
     "sla_reminder": _l("Deadline reminder"),
     "sla_escalation": _l("Overdue deadline"),
+    "mail_receipt": _l("Automatic receipt"),
+    "mail_reply_received": _l("The client wrote again"),
 }
 
 MAIL_STATUS_LABELS = {
@@ -132,6 +136,7 @@ class TimelineEntry:
     tone: str = ""  # "", "ok", "warn", "err"
     message: OutboxMessage | None = field(default=None, repr=False)
     status: str | None = None  # the message's delivery status now, for mail entries
+    inbound: InboundMail | None = field(default=None, repr=False)  # an email received
 
 
 def _event_label(event: AuditEvent, message: OutboxMessage | None = None) -> str:
@@ -167,9 +172,27 @@ def _actor_name(event: AuditEvent) -> str | None:
     return labels.get(event.actor_label or "", event.actor_label)
 
 
+def _received_entry(entry: TimelineEntry, inbound: InboundMail | None) -> TimelineEntry:
+    if inbound is None:
+        return entry
+    entry.inbound = inbound
+    sender = inbound.sender or _("an unknown sender")
+    entry.label = (_("Email received from %(sender)s; this draft was made from it",
+                     sender=sender) if inbound.is_draft
+                   else _("Email received from %(sender)s: “%(subject)s”", sender=sender,
+                          subject=inbound.subject or "—"))
+    if inbound.trust_failed:
+        entry.note, entry.tone = _("It failed the sender checks: the sender may be forged."), "warn"
+    return entry
+
+
 def _event_entry(event: AuditEvent, messages: dict[int, OutboxMessage],
-                 override_reason: str | None = None) -> TimelineEntry:
+                 override_reason: str | None = None,
+                 inbound: dict[int, InboundMail] | None = None) -> TimelineEntry:
     details = event.details or {}
+    if event.action == "mail.received":
+        entry = TimelineEntry(event.at, _event_label(event), _("Email"), tone="ok")
+        return _received_entry(entry, (inbound or {}).get(details.get("inbound_id")))
     message = (messages.get(details.get("message_id"))
                if event.action in ("mail.queued", "mail.resent") else None)
     entry = TimelineEntry(event.at, _event_label(event, message), _actor_name(event),
@@ -218,11 +241,21 @@ def timeline(complaint: Complaint) -> list[TimelineEntry]:
     messages = {m.id: m for m in db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.complaint_id == complaint.id))}
     reasons = _override_reasons(complaint, events)
-    entries = [_event_entry(e, messages, reasons.get(e.id)) for e in events]
+    inbound = _inbound_mail(events)
+    entries = [_event_entry(e, messages, reasons.get(e.id), inbound) for e in events]
     shown = {e.message.id for e in entries if e.message is not None}
     entries.extend(_orphan_mail(m) for i, m in messages.items() if i not in shown)
     entries.sort(key=lambda e: e.at)
     return entries
+
+
+def _inbound_mail(events: list[AuditEvent]) -> dict[int, InboundMail]:
+    """The emails received that the events name (no query when there are none)."""
+    ids = [e.details.get("inbound_id") for e in events
+           if e.action == "mail.received" and e.details]
+    if not ids:
+        return {}
+    return {m.id: m for m in db.session.scalars(select(InboundMail).where(InboundMail.id.in_(ids)))}
 
 
 PENDING_MAIL = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)

@@ -1,0 +1,1 @@
+"""The email channel: the complaints mailbox read into drafts and correspondence."""
