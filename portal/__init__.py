@@ -71,6 +71,7 @@ def _configure(app: Flask, overrides: dict) -> None:
     app.config.from_pyfile("config.py", silent=True)
     config_module.from_environment(app.config)
     app.config.update(overrides)
+    config_module.from_dev_mailbox(app.config, app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = config_module.default_database_uri(

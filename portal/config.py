@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -185,6 +186,24 @@ def from_environment(config: dict) -> None:
             config[key] = _coerce(config.get(key), os.environ[key])
     if "DATABASE_URL" in os.environ:
         config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+
+
+# Written by `make run` while its Dovecot runs (scripts/run_dev.py), so that this checkout's other
+# commands (`flask mail deliver` in another terminal) find the mailbox; removed when it stops.
+DEV_MAILBOX_FILE = "imap/make-run.json"
+
+
+def from_dev_mailbox(config: dict, instance_path: str) -> None:
+    """Outside production and tests, with no mailbox configured: `make run`'s, if running."""
+    if is_production(config) or config.get("TESTING") or config.get("MAIL_INBOX_HOST"):
+        return
+    try:
+        values = json.loads((Path(instance_path) / DEV_MAILBOX_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    for key, value in values.items():
+        if key.startswith("MAIL_INBOX_"):
+            config[key] = _coerce(config.get(key), str(value))
 
 
 def default_database_uri(instance_path: str) -> str:

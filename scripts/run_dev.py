@@ -16,6 +16,7 @@ PORTs run side by side. MAIL_PORT is accepted as another name for SINK_PORT.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -206,6 +207,21 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _mailbox_file() -> Path:
+    sys.path.insert(0, str(ROOT))
+    from portal.config import DEV_MAILBOX_FILE
+
+    return ROOT / "instance" / DEV_MAILBOX_FILE
+
+
+def _share_mailbox(mailbox: LocalMailbox) -> None:
+    """For `flask mail deliver` in another terminal (portal/config.py reads it while it lasts)."""
+    path = _mailbox_file()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(mailbox.environment(), handle)
+
+
 def _start_imap(web_port: int, sink: int) -> tuple[DovecotServer | None, int]:
     """Dovecot in IMAP_DIR, when installed: (server, 0); (None, 0) without; (None, 1) failed."""
     _importable()
@@ -258,6 +274,8 @@ def main() -> int:
             return failed
         mailbox = server.mailbox if server is not None else None
         env = _environment(sink, mailbox.environment() if mailbox is not None else None)
+        if mailbox is not None:
+            _share_mailbox(mailbox)
         commands = _commands(args.port, args.workers, sink, email=mailbox is not None)
         for name, command in commands.items():
             processes[name] = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
@@ -271,6 +289,7 @@ def main() -> int:
         _stop(processes)
         if server is not None:
             server.stop()
+            _mailbox_file().unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

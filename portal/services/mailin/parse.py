@@ -27,9 +27,10 @@ from email import policy as email_policy
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import lru_cache
+from itertools import islice
 
 from bs4 import BeautifulSoup
-from bs4.element import NavigableString, PreformattedString, Tag
+from bs4.element import NavigableString, PageElement, PreformattedString, Tag
 
 log = logging.getLogger("portal.mailin")
 
@@ -49,6 +50,8 @@ _MAX_ATTACHMENTS = 50
 _MAX_SUBJECT = 300
 _MAX_MESSAGE_ID = 255
 _MAX_DEPTH = 30  # multipart nesting; real mail stays under ten
+_LONG_HEADER = 4096  # bytes; a 200-character Chinese file name takes some 2,000
+_MIME_HEADER = re.compile(rb"(?im)^content-(?:type|disposition):[^\n]*(?:\n[ \t][^\n]*)*")
 # A nested message written back as it came: no header refolded, 8-bit bytes kept.
 _VERBATIM = email_policy.default.clone(linesep="\r\n", refold_source="none")
 
@@ -95,7 +98,8 @@ class ParsedMessage:
 def parse(raw: bytes, authserv_id: str | None = None) -> ParsedMessage:
     """Read one message as fetched from the mailbox; never raises."""
     data = _as_bytes(raw)
-    for fallback in (False, True):
+    attempts = (True,) if _outsized_parameters(data) else (False, True)
+    for fallback in attempts:
         try:
             return _read(data, authserv_id, fallback=fallback)
         except Exception:  # whatever the bytes, the mailbox must go on
@@ -122,6 +126,12 @@ def _as_bytes(raw: object) -> bytes:
     if isinstance(raw, str):
         return raw.encode("utf-8", "surrogateescape")
     return b""
+
+
+def _outsized_parameters(data: bytes) -> bool:
+    """Policy `default` parses MIME parameters in quadratic time: a Content-Type of some
+    hundred kilobytes would hold the mailbox for minutes. compat32 reads those in one pass."""
+    return any(len(match.group(0)) > _LONG_HEADER for match in _MIME_HEADER.finditer(data))
 
 
 def _unreadable() -> ParsedMessage:
@@ -312,7 +322,7 @@ def _date(raw: str | None) -> datetime | None:
 
 # -- authentication and automatic mail --------------------------------------------------------
 
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)')  # an unclosed one runs to the end
 _COMMENT = re.compile(r"\([^()]*\)")
 _RESULT = re.compile(r"\s*(spf|dkim|dmarc)\s*(?:/\s*\d+\s*)?=\s*([a-z]+)", re.IGNORECASE)
 
@@ -438,7 +448,7 @@ def _guess(data: bytes) -> str | None:
 
 
 def _score(text: str, charset: str) -> float:
-    sample = [char for char in text if ord(char) > 0x7F][:_SAMPLE]
+    sample = list(islice((char for char in text if ord(char) > 0x7F), _SAMPLE))
     if not sample:
         return 0.0
     return sum(_common(char, charset) for char in sample) / len(sample)
@@ -473,6 +483,7 @@ class _Leaf:
     charset: str | None
     filename: str
     attached: bool  # Content-Disposition: attachment, or a file name
+    garbled: bool  # parameters the email package could not put together
 
     @property
     def nested(self) -> bool:
@@ -489,7 +500,8 @@ class _Body:
         chosen = _body_part(leaves)
         self.text = self._text(chosen) if chosen is not None else ""
         self.attachments = self._attachments(leaf for leaf in leaves if leaf is not chosen)
-        if any(part.defects for part in parts):  # decoding payloads adds defects too
+        if any(part.defects for part in parts) or any(leaf.garbled for leaf in leaves):
+            # (after the payloads were decoded: that adds defects too)
             self.problems.add("malformed_mime")
 
     def _tree(self, part: Message, depth: int = 0) -> Iterator[Message]:
@@ -503,7 +515,7 @@ class _Body:
             yield from self._tree(child, depth + 1)
 
     def _text(self, leaf: _Leaf) -> str:
-        text, problem = _decode(_payload(leaf.part), leaf.charset)
+        text, problem = _decode(_payload(leaf.part) or b"", leaf.charset)
         if problem:
             self.problems.add(problem)
         if leaf.body_type == "text/html":
@@ -546,15 +558,19 @@ def _body_part(leaves: list[_Leaf]) -> _Leaf | None:
 def _leaf(part: Message) -> _Leaf:
     view = _parameters(part)
     content_type = part.get_content_type()
-    filename = _filename(view)
     disposition = str(view.get("content-disposition", "")).split(";", 1)[0].strip().lower()
+    try:
+        filename, charset, garbled = _filename(view), _param_text(view.get_param("charset")), False
+    except Exception:  # e.g. "filename*=a; filename*0=b": RFC 2231 pieces that cannot be sorted
+        filename, charset, garbled = "", "", True
     return _Leaf(
         part=part,
         content_type=content_type,
         body_type="text/plain" if content_type.startswith("multipart/") else content_type,
-        charset=_param_text(view.get_param("charset")) or None,
+        charset=charset or None,
         filename=filename,
         attached=disposition == "attachment" or bool(filename),
+        garbled=garbled,
     )
 
 
@@ -618,14 +634,15 @@ _BREAKS = (
     "figcaption", "main", "center", "caption",
 )
 _PARAGRAPHS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote")
-_CELLS = ("td", "th")
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
 _LINE_SPACES = re.compile(r"[ \t\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 # Noncharacters marking where a block (one line break) or a paragraph (a blank line) ends.
 _BLOCK, _PARAGRAPH = "\ufdd0", "\ufdd1"
-_MARKS = re.compile(r"\s*[\ufdd0\ufdd1][\s\ufdd0\ufdd1]*")
+_MARKS = re.compile(r"[\s\ufdd0\ufdd1]+")  # (one pass: no backtracking over long runs)
+_MARK = {
+    **dict.fromkeys(_BREAKS, _BLOCK), **dict.fromkeys(_PARAGRAPHS, _PARAGRAPH), "td": " ", "th": " "
+}
 _SCRIPT_URL = re.compile(r"^(?:javascript|vbscript):")
 _ACTIVE_MARKUP = re.compile(
     r"<(?:script|iframe|object|embed)\b|\s(?:on|hx-|data-hx)[\w-]*\s*=", re.IGNORECASE
@@ -637,14 +654,12 @@ def _html_to_text(markup: str) -> tuple[str, bool]:
     if "<" not in markup:
         return _tidy(_WHITESPACE.sub(" ", html.unescape(markup))), False
     try:
-        soup = BeautifulSoup(_XML_DECLARATION.sub("", markup), "html.parser")
-        active = _active(soup)
-        _strip(soup)
-        _mark_breaks(soup)
-        return _tidy(soup.get_text()), active
+        # "<?" to "<": no processing instruction (an XML declaration makes bs4 warn)
+        soup = BeautifulSoup(markup.replace("<?", "<"), "html.parser")
+        return _tidy(_soup_text(soup)), _active(soup)
     except Exception:  # the parser rejected the markup: fall back to dropping anything tag-like
         log.info("HTML body not parsed", exc_info=True)
-        text = html.unescape(re.sub(r"<[^>]*>", " ", markup))
+        text = html.unescape(re.sub(r"<[^<>]*>", " ", markup))
         return _tidy(text), _ACTIVE_MARKUP.search(markup) is not None
 
 
@@ -662,27 +677,33 @@ def _active_attribute(attribute: tuple[str, object]) -> bool:
     return isinstance(value, str) and bool(_SCRIPT_URL.match(_INVISIBLE.sub("", value).lower()))
 
 
-def _strip(soup: BeautifulSoup) -> None:
-    """Drop scripts, styles, the head, embedded documents and comments; collapse whitespace."""
-    for tag in soup.find_all(_DROPPED):
-        if not tag.decomposed:
-            tag.decompose()
-    for node in list(soup.descendants):
-        if isinstance(node, PreformattedString):  # comments, CDATA, doctypes, <?...>
-            node.extract()
-        elif isinstance(node, NavigableString) and node.find_parent("pre") is None:
-            node.replace_with(_WHITESPACE.sub(" ", str(node)))
+def _soup_text(soup: BeautifulSoup) -> str:
+    """The text in document order: dropped elements skipped, blocks and paragraphs marked,
+    whitespace collapsed outside <pre>. The tree is walked, not edited: deep trees stay fast."""
+    out: list[str] = []
+    stack: list[tuple[PageElement, bool]] = [(soup, False)]
+    pre = 0
+    while stack:
+        node, closing = stack.pop()
+        if not isinstance(node, Tag):
+            out.append(_string_text(node, pre))
+        elif closing:
+            out.append(_MARK.get(node.name, ""))
+            pre -= node.name == "pre"
+        elif node.name == "br":
+            out.append("\n")
+        elif node.name not in _DROPPED:
+            out.append(_MARK.get(node.name, ""))
+            pre += node.name == "pre"
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.contents))
+    return "".join(out)
 
 
-def _mark_breaks(soup: BeautifulSoup) -> None:
-    """A <br> is a line break; blocks and paragraphs are marked, as neighbours share theirs."""
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    for names, mark in ((_BREAKS, _BLOCK), (_PARAGRAPHS, _PARAGRAPH), (_CELLS, " ")):
-        for tag in soup.find_all(names):
-            if isinstance(tag, Tag) and tag.parent is not None:
-                tag.insert_before(mark)
-                tag.insert_after(mark)
+def _string_text(node: PageElement, pre: int) -> str:
+    if not isinstance(node, NavigableString) or isinstance(node, PreformattedString):
+        return ""  # comments, CDATA, doctypes, <?...?>
+    return str(node) if pre else _WHITESPACE.sub(" ", node)
 
 
 def _tidy(text: str) -> str:
@@ -692,7 +713,9 @@ def _tidy(text: str) -> str:
 
 
 def _marked_break(match: re.Match[str]) -> str:
-    marks = match.group(0)
-    if _PARAGRAPH in marks:
+    run = match.group(0)
+    if _PARAGRAPH in run:
         return "\n\n"
-    return "\n" * min(2, max(1, marks.count("\n")))
+    if _BLOCK in run:
+        return "\n" * min(2, max(1, run.count("\n")))
+    return run
