@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
@@ -451,6 +452,24 @@ def test_rfc2231_pieces_that_cannot_be_put_together_cost_only_the_name():
     assert parsed.text == "body"
     assert parsed.attachments == [Attachment("", "application/pdf", b"%PDF")]
     assert parsed.problems == ["malformed_mime"]
+
+
+def test_an_outsized_content_type_is_cut_and_read_quickly():
+    raw = _raw(b"--B\r\nContent-Type: text/plain\r\n\r\nbody\r\n--B--\r\n",
+               "multipart/mixed; boundary=B;" + " a*0*=b;" * 200_000)
+    started = time.monotonic()
+    parsed = parse(raw)
+    assert time.monotonic() - started < 10  # hours, uncut
+    assert parsed.text == "body"
+    assert parsed.problems == ["malformed_mime"]
+
+
+def test_many_parts_are_read_quickly():
+    started = time.monotonic()
+    parsed = parse(_with_attachments(600))
+    assert time.monotonic() - started < 10
+    assert parsed.text == "See the files."
+    assert parsed.problems == ["too_many_attachments"]
 
 
 @pytest.mark.parametrize("raw", [b"", b"\x00" * 50, b"garbage without headers", b"\r\n\r\n"])

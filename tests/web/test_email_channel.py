@@ -249,3 +249,17 @@ def test_deliver_and_fetch_from_the_command_line(app, imap_mailbox, runner, tmp_
     result = runner.invoke(args=["mail", "fetch", "--once"])
     assert result.exit_code == 0 and "1 message(s) stored." in result.output
     assert len(email_drafts(app)) == 1
+
+
+def test_the_receptionist_verifies_an_email_draft_as_an_online_one(app, imap_mailbox, reception):
+    imap_mailbox.deliver(email())
+    fetch(app)
+    [draft] = email_drafts(app)
+    with app.app_context(), write_transaction():
+        db.session.get(Complaint, draft.id).respondents = [person("王磊")]
+    response = reception.post(f"/complaints/D{draft.id}/verify", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    with app.app_context():
+        complaint = db.session.get(Complaint, draft.id)
+        assert not complaint.needs_verification
+        assert not complaint.can_view(person("王磊"))  # still out: now as the respondent
