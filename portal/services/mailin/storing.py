@@ -142,16 +142,17 @@ def _record(fetched: Fetched, parsed: ParsedMessage, files: _Files) -> InboundMa
     )
     db.session.add(inbound)
     db.session.flush()
+    # first on the timeline: what came, then its files and the mail it caused
+    audit.record("mail.received", obj=complaint, actor_label="email", details={
+        "inbound_id": inbound.id, "outcome": inbound.outcome,
+        "attachments": len(files.accepted),
+        "refused": sum(1 for p in files.problems if p["code"] == "attachment_refused"),
+        "trust_failed": inbound.trust_failed})
     _record_files(complaint, inbound, files)
     inbound.receipt_sent = receipt.send_if_due(inbound, parsed)
     if route.complaint is not None:
         complaint.updated_at = clock.now()
         notify.reply_received(complaint, inbound)
-    audit.record("mail.received", obj=complaint, actor_label="email", details={
-        "inbound_id": inbound.id, "outcome": inbound.outcome,
-        "attachments": len(files.accepted),
-        "refused": sum(1 for p in files.problems if p["code"] == "attachment_refused"),
-        "trust_failed": inbound.trust_failed, "receipt": inbound.receipt_sent})
     return inbound
 
 
