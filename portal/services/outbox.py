@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.policy import compat32
+from email.utils import make_msgid
 from pathlib import Path
 
 from flask import current_app, render_template
@@ -124,6 +125,16 @@ def _check_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
     return dict(headers) if headers else None
 
 
+def new_message_id() -> str:
+    """A Message-ID in the sender's domain, fixed when the message is queued: every attempt
+    sends the same one, so that a message delivered twice (a worker killed after the server
+    accepted it) is recognised as one by the receiving side, and a reply finds its complaint."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    address = sender[1] if isinstance(sender, tuple | list) else str(sender)
+    domain = address.rsplit("@", 1)[-1] if "@" in address else None
+    return make_msgid(domain=domain)
+
+
 def queue(*, kind: str, recipient: str, recipient_name: str | None, subject: str,
           body_text: str, body_html: str | None = None, complaint: Complaint | None = None,
           attachments: list[dict] | None = None, actor: User | None = None,
@@ -139,6 +150,7 @@ def queue(*, kind: str, recipient: str, recipient_name: str | None, subject: str
         recipient_name=(recipient_name or "").strip()[:NAME_MAX] or None,
         subject=subject.strip(), body_text=body_text, body_html=body_html,
         attachments=_check_attachments(attachments), headers=_check_headers(headers),
+        message_id=new_message_id(),
         complaint_id=complaint.id if complaint is not None else None,
         status=OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now(),
     )
@@ -159,7 +171,7 @@ def resend(actor: User | None, message: OutboxMessage) -> OutboxMessage:
         kind=message.kind, recipient=message.recipient, recipient_name=message.recipient_name,
         subject=message.subject, body_text=message.body_text, body_html=message.body_html,
         attachments=[dict(spec) for spec in message.attachments or []],
-        headers=dict(message.headers) if message.headers else None,
+        headers=dict(message.headers) if message.headers else None, message_id=new_message_id(),
         complaint_id=message.complaint_id, status=OutboxStatus.PENDING, attempts=0,
         next_attempt_at=clock.now(),
     )
@@ -384,6 +396,7 @@ def _build(message: OutboxMessage) -> Message:
         extra_headers={"Auto-Submitted": "auto-generated", OUTBOX_ID_HEADER: str(message.id),
                        **(message.headers or {})},
     )
+    email.msgId = message.message_id or email.msgId  # rows queued before ids were fixed
     email.to_header = addresses.format_address(message.recipient_name, message.recipient)
     for spec in message.attachments or []:
         filename, content_type, data = _attachment(spec)
