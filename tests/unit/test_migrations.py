@@ -6,6 +6,7 @@ from flask_migrate import upgrade
 
 from portal import create_app
 from portal.db import db
+from portal.models import search_index
 
 
 def test_migrations_match_the_models(tmp_path):
@@ -13,7 +14,9 @@ def test_migrations_match_the_models(tmp_path):
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            context = MigrationContext.configure(
+                connection, opts={"include_object": search_index.include_object})
+            diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert diff == []
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, column, func, or_, select, text
 from sqlalchemy.orm import aliased
 
 from portal import clock
 from portal.db import contains, db
+from portal.models import search_index
 from portal.models.complaint import Complaint, State, complaint_respondent
 from portal.models.deadline import Deadline, DeadlineKind
 from portal.models.matter import Client, Matter
@@ -91,12 +92,24 @@ def _sort_keys(sort: str, descending: bool, *, every_one_promised: bool = False)
     return [ordered.nulls_last(), tie]
 
 
+def _narrative_contains(q: str) -> ColumnElement:
+    """Complaints whose narrative contains `q`, through the trigram index when it can serve
+    (three characters or more; models/search_index.py)."""
+    if len(q) >= search_index.MIN_LENGTH and db.session.get_bind().dialect.name == "sqlite":
+        phrase = '"' + q.replace('"', '""') + '"'  # an FTS5 phrase: the text as typed
+        matching = text("SELECT rowid FROM complaint_search WHERE complaint_search MATCH :phrase")
+        return Complaint.id.in_(matching.bindparams(phrase=phrase)
+                                .columns(column("rowid", Integer)))
+    return contains(Complaint.narrative, q)  # PostgreSQL's pg_trgm index serves this LIKE
+
+
 def complaints_query(actor: User, state: str, q: str | None, sort: str | None = None,
                      descending: bool = False, *, clock_filter: str | None = None,
                      mine: bool = False, facets: Facets | None = None) -> Select:
     """The complaints list: what `actor` may see, filtered by state and searched by the
-    complainant's or a respondent's name, the reference, the matter's reference or the
-    draft label (D12); sorted by one of LIST_SORTS when `sort` names one. `clock_filter`
+    complainant's or a respondent's name, the reference, the matter's reference or title, the
+    draft label (D12) or the narrative; sorted by one of LIST_SORTS when `sort` names one.
+    `clock_filter`
     (one of LIST_CLOCKS) keeps the overdue or soon-due ones, most urgent first; `mine` the
     actor's own work (handler, lead or investigator). `facets` are the analytics' filters
     (month, department, category, root cause, on time or late...: a figure's complaints)."""
@@ -132,13 +145,20 @@ def complaints_query(actor: User, state: str, q: str | None, sort: str | None = 
                              .join(User, User.id == complaint_respondent.c.user_id)
                              .where(contains(User.name, q))),
         ]
+        matter_terms = [contains(Matter.title, q)]
         if q.isascii():
-            conditions += [contains(Complaint.reference, q),
-                           Complaint.matter_id.in_(select(Matter.id).where(
-                               contains(Matter.reference, q)))]
+            conditions.append(contains(Complaint.reference, q))
+            matter_terms.append(contains(Matter.reference, q))
+        conditions.append(Complaint.matter_id.in_(select(Matter.id).where(or_(*matter_terms))))
         named = Complaint.with_key(q)  # a draft's label (D12) or a whole reference
         if named is not None:
             conditions.append(named)
+        # A query too short for the trigram index (most Chinese names have two characters)
+        # reads narratives only within a narrower list than "all complaints".
+        narrowed = (state != "all" or mine or clock_filter in LIST_CLOCKS
+                    or (facets is not None and facets.active))
+        if len(q) >= search_index.MIN_LENGTH or narrowed:
+            conditions.append(_narrative_contains(q))
         query = query.where(or_(*conditions))
     if sort in LIST_SORTS:
         if sort == "complainant":
