@@ -3,9 +3,14 @@
 #   make setup        what running needs: system packages (apt, when missing), .venv, npm
 #                     packages, htmx copied to static/vendor/, compiled translations
 #   make test-setup   setup + what testing needs (Chromium, Java, PostgreSQL 15)
-#   make run          setup + migrate + demo data + web server, outbox worker, SMTP sink
-#                     (web on PORT=5000, sink on SINK_PORT, default PORT+3025: a second
-#                     checkout runs beside the first with make run PORT=5001)
+#   make run          setup + migrate + demo data + web server, outbox worker, SMTP sink,
+#                     a local IMAP server (Dovecot) and the mail fetcher (web on PORT=5000,
+#                     sink on SINK_PORT, default PORT+3025, IMAP on IMAP_PORT, default
+#                     PORT+4993: a second checkout runs beside the first with make run PORT=5001)
+#   make serve        setup + migrate + what production runs, in the foreground: gunicorn
+#                     (WORKERS=2, on 127.0.0.1:PORT, default 8000, or BIND=address), the
+#                     outbox worker, and the mail fetcher when MAIL_INBOX_HOST is set; needs
+#                     DATABASE_URL (or ALLOW_SQLITE=1). Servers: deploy/, docs/deployment.md
 #   make test         test-setup + ruff + pytest on SQLite (browser tests included)
 #                     + pytest on a throwaway PostgreSQL 15
 #   make bench        setup + the load generator (wrk) + the benchmarks in tests/bench/bench_*.py
@@ -26,7 +31,9 @@ HTMX := static/vendor/htmx.min.js
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 
 .PHONY: help setup test-setup system-packages test-system-packages bench-system-packages \
-        python-deps node-deps assets translations run test bench lint clean distclean
+        run-system-packages \
+        python-deps node-deps assets translations run serve test bench lint clean \
+        distclean
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -40,6 +47,9 @@ system-packages:
 
 test-system-packages:
 	@bash scripts/system_packages.sh --test
+
+run-system-packages:
+	@bash scripts/system_packages.sh --run
 
 bench-system-packages:
 	@bash scripts/system_packages.sh --bench
@@ -76,10 +86,15 @@ else
 	done
 endif
 
-run: setup
+run: run-system-packages setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed
 	$(BIN)/python scripts/run_dev.py --port $(PORT)
+
+# PORT, WORKERS, BIND, DATABASE_URL and ALLOW_SQLITE reach scripts/serve.py from the
+# environment or the command line (make serve PORT=8001); PORT's 5000 above is make run's.
+serve: setup
+	$(BIN)/python scripts/serve.py
 
 test: test-setup
 	@bash scripts/run_tests.sh

@@ -2,9 +2,11 @@
 # Make sure the Debian packages Redress needs are installed.
 #
 #   scripts/system_packages.sh          what running needs (WeasyPrint's Pango, HarfBuzz's
-#                                       subsetter, the CJK font, poppler-utils, Dovecot's IMAP
-#                                       server, openssl, python3-venv, npm)
-#   scripts/system_packages.sh --test   the same plus what testing needs (Chromium for
+#                                       subsetter, the CJK font, poppler-utils, python3-venv,
+#                                       npm): `make setup`, `make serve`
+#   scripts/system_packages.sh --run    the same plus the local IMAP server (Dovecot, openssl)
+#                                       that `make run` starts for the email channel
+#   scripts/system_packages.sh --test   the same as --run plus what testing needs (Chromium for
 #                                       Playwright, Java for the Nu Html Checker, PostgreSQL 15)
 #   scripts/system_packages.sh --bench  the same as the first plus the load generator (wrk)
 #
@@ -13,16 +15,17 @@
 # printed and the script fails, so that `make` stops before anything half-works.
 set -euo pipefail
 
-# dovecot-imapd: the local IMAP server that `make run` and the tests start (its certificate
-# is made with openssl).
-RUNTIME=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils
-         dovecot-imapd openssl)
+RUNTIME=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
+# The local IMAP server that `make run` and the tests start (its certificate is made with
+# openssl); never on a production server (`make serve`), which reads the firm's own mailbox.
+LOCAL_MAIL=(dovecot-imapd openssl)
 TEST=(chromium default-jre-headless postgresql-15)
 BENCH=(wrk)
 
 wanted=("${RUNTIME[@]}")
 case "${1:-}" in
-    --test) wanted+=("${TEST[@]}") ;;
+    --run) wanted+=("${LOCAL_MAIL[@]}") ;;
+    --test) wanted+=("${LOCAL_MAIL[@]}" "${TEST[@]}") ;;
     --bench) wanted+=("${BENCH[@]}") ;;
 esac
 
