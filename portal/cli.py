@@ -119,6 +119,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(translate_cli)
     from portal.commands import (
+        backup,
         ballots,
         calendar,
         complaints,
@@ -137,6 +138,8 @@ def register_cli(app: Flask) -> None:
     for area in (demo, complaints, outbox, notices, calendar, mailsink, users, sla, ballots,
                  redact, reports, matters, mail):
         app.cli.add_command(area.cli)
+    for command in backup.COMMANDS:  # `flask backup DEST`, `flask restore SRC`
+        app.cli.add_command(command)
 
 
 __all__ = ["register_cli"]
