@@ -131,12 +131,13 @@ def register_cli(app: Flask) -> None:
         outbox,
         redact,
         reports,
+        retention,
         sla,
         users,
     )
 
     for area in (demo, complaints, outbox, notices, calendar, mailsink, users, sla, ballots,
-                 redact, reports, matters, mail):
+                 redact, reports, matters, mail, retention):
         app.cli.add_command(area.cli)
     for command in backup.COMMANDS:  # `flask backup DEST`, `flask restore SRC`
         app.cli.add_command(command)

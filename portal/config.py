@@ -44,8 +44,9 @@ class Defaults:
     LOGIN_THROTTLE_PER_IP = 20
 
     PUBLIC_FORM_PER_IP_PER_HOUR = 5
-    # Stated in the public form's privacy notice: how long a complaint record is kept.
-    COMPLAINT_RETENTION_YEARS = 5
+    # Stated in the public form's privacy notice: how long a complaint record is kept after
+    # it is finished; `flask retention run` then anonymises it (portal/services/retention.py).
+    COMPLAINT_RETENTION_YEARS = 10
     # Reverse proxies in front of the app (0 = none): trust that many X-Forwarded-For/Proto hops.
     TRUSTED_PROXY_COUNT = 0
     # Creating an account, enabling one, granting a role or resetting someone's password takes
@@ -167,6 +168,7 @@ ENV_KEYS = (
     "SESSION_COOKIE_SECURE",
     "TRUSTED_PROXY_COUNT",
     "PUBLIC_BASE_URL",
+    "COMPLAINT_RETENTION_YEARS",
     "AUDIT_HMAC_KEY",
     "AUDIT_CHECKPOINT_DIR",
     "ACCOUNT_CHANGES_NEED_SECOND_PARTNER",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+import errno
+
+from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.db import begin_write, db
+from portal.services.notices import NoticeGone
 from portal.web import htmx
 
 
@@ -22,10 +26,33 @@ def _messages() -> dict[int, tuple[str, str]]:
             _("File too large"),
             _("What you sent is larger than the portal accepts. Please send a smaller file."),
         ),
+        410: (_("No longer kept"), _("This document was deleted at the end of its retention "
+                                     "period.")),
         422: (_("Invalid input"), _("Some of what you entered needs correcting.")),
         429: (_("Too many requests"), _("Please wait a little before trying again.")),
         500: (_("Something went wrong"), _("The error has been logged. Please try again.")),
+        503: (
+            _("Service unavailable"),
+            _("The portal cannot reach its database at the moment. Please try again in a "
+              "minute; if you were saving something, check afterwards that it was saved."),
+        ),
+        507: (
+            _("Storage full"),
+            _("The portal could not store the file: its storage is full. Nothing was saved. "
+              "Please try again later, and tell the administrator if this continues."),
+        ),
     }
+
+
+RETRY_AFTER_SECONDS = 30
+STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached (down, restarting, connection lost), as opposed to a
+    statement it refused: that one is a bug, answered 500."""
+    return isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def render_error(status: int, detail: str | None = None):
@@ -59,6 +86,35 @@ def init_error_handlers(app: Flask) -> None:
         app.logger.exception("Unhandled error")
         db.session.rollback()
         return render_error(500)
+
+    @app.errorhandler(NoticeGone)
+    def notice_gone(_error: NoticeGone):
+        return render_error(410)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError):
+        if not database_unavailable(error):
+            return unexpected(error)
+        app.logger.error("The database is unavailable: %s", str(error).splitlines()[0])
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone already
+            db.session.close()
+        # The page is rendered without the database: as for a visitor (no menu, no name),
+        # in the language of the session or the browser.
+        from portal.extensions import login_manager
+
+        g._login_user = login_manager.anonymous_user()
+        body, status = render_error(503)
+        return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+    @app.errorhandler(OSError)
+    def os_error(error: OSError):
+        if error.errno not in STORAGE_FULL:
+            return unexpected(error)
+        app.logger.error("Storage full: %s", error)
+        db.session.rollback()  # what the request wrote goes, with any file it stored
+        return render_error(507)
 
 
 def _audit_denial(action: str) -> None:

@@ -35,6 +35,10 @@ class NoticeError(Exception):
     """Unknown kind, or a stored notice that no longer matches its SHA-256."""
 
 
+class NoticeGone(NoticeError):
+    """The notice's file was deleted at the end of its retention period (answered 410)."""
+
+
 def acknowledgement_facts(complaint: Complaint, config: Mapping) -> dict:
     """What the acknowledgement may say about `complaint`, as plain data for the document
     (strings, dates, numbers; never a model). The deadline is the one on record, or, for a
@@ -129,10 +133,17 @@ def _next_version(complaint: Complaint, kind: str) -> int:
 
 def _write_once(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as handle:  # never overwrite a stored notice
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    created = False
+    try:
+        with open(path, "xb") as handle:  # never overwrite a stored notice
+            created = True
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:  # e.g. a full disk (ENOSPC): no half-written notice stays behind
+        if created:
+            path.unlink(missing_ok=True)
+        raise
     path.chmod(0o440)
 
 
@@ -174,8 +185,12 @@ def render_context(kind: str, context: dict) -> bytes:
 
 
 def read_bytes(notice: Notice) -> bytes:
-    """The stored PDF, after checking it still matches the SHA-256 recorded at issue."""
-    data = path_of(notice).read_bytes()
+    """The stored PDF, after checking it still matches the SHA-256 recorded at issue. A file
+    deleted by the retention run (services/retention.py) answers 410 Gone."""
+    path = path_of(notice)
+    if not path.exists():
+        raise NoticeGone(f"notice {notice.id}: its file is no longer kept")
+    data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != notice.sha256:
         raise NoticeError(f"notice {notice.id} does not match its SHA-256: file altered")
     return data

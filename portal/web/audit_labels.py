@@ -35,6 +35,8 @@ ACTION_LABELS = {
     "complaint.confirmation_overridden": _l("Confirmation overridden by a partner"),
     "complaint.registered": _l("Complaint registered"),
     "complaint.discarded": _l("Draft discarded"),
+    "complaint.anonymized": _l("Anonymised after the retention period: personal data and "
+                               "files removed"),
     "evidence.added": _l("Evidence uploaded"),
     "evidence.downloaded": _l("Evidence downloaded"),
     "evidence.recategorised": _l("Evidence re-categorised"),

@@ -138,4 +138,4 @@ def test_404_is_a_translated_page(client, auth):
 def test_healthz_reports_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "reachable"}
+    assert response.json == {"status": "ok", "database": "reachable", "email_channel": "off"}
