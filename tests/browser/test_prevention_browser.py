@@ -115,7 +115,9 @@ def _saved(response: Response) -> None:
 def _register_complaint(page: Page) -> str:
     page.goto("/complaints")
     page.locator("#new-channel").select_option("phone")
-    received = clock.now().astimezone(LOCAL_TZ) - timedelta(minutes=30)
+    now = clock.now().astimezone(LOCAL_TZ)
+    # half an hour ago, but never yesterday: the days counted below run to the day received
+    received = now - min(timedelta(minutes=30), now - now.replace(hour=0, minute=0, second=0))
     page.locator("#new-received_at").fill(received.strftime("%Y-%m-%dT%H:%M"))
     with page.expect_navigation():
         page.get_by_role("button", name="Start a draft").click()
