@@ -11,7 +11,7 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from portal.db import db
 from portal.models.outbox import OutboxMessage, OutboxStatus
@@ -76,7 +76,7 @@ def _tick(name: str, tick_if_due: Tick, last: datetime | None) -> datetime | Non
 def _one_pass(limit: int) -> int:
     try:
         return outbox.deliver_due(limit=limit)
-    except OperationalError as error:  # e.g. the database is busy: try again next pass
+    except DBAPIError as error:  # the database busy or gone, a conflict: try again next pass
         db.session.rollback()
         log.warning("outbox pass failed: %s", error)
         return 0

@@ -43,11 +43,20 @@ def key_id(key: bytes) -> str:
     return hmac.new(key, b"redress audit key id", hashlib.sha256).hexdigest()[:16]
 
 
+_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(727001)")
+
+
 def lock_chain() -> None:
     """Serialise appends: SQLite writers already are (BEGIN IMMEDIATE); PostgreSQL needs a lock
     so that two transactions never chain onto the same previous row."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+        db.session.execute(_CHAIN_LOCK)
+
+
+def lock_chain_on(connection) -> None:
+    """The same lock from a flush hook, which has a connection and must not flush again."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_CHAIN_LOCK)
 
 
 _TABLE = AuditEvent.__table__

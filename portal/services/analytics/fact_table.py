@@ -193,7 +193,15 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
 
 
 def refresh(connection: Connection, complaint_ids: Iterable[int]) -> None:
-    """Rewrite the rows of these complaints (drops those no longer registered or gone)."""
+    """Rewrite the rows of these complaints (drops those no longer registered or gone).
+
+    On PostgreSQL two transactions rewriting the same complaint's row would both delete it and
+    both insert it (the second's DELETE does not see the first's new row): the refresh takes
+    the audit chain's lock first, which every such write takes anyway when it records its
+    event, so that they follow one another and the second computes from the first's result."""
+    from portal.services import audit
+
+    audit.lock_chain_on(connection)
     table = ComplaintFact.__table__
     for ids in _chunks(complaint_ids):
         connection.execute(delete(table).where(table.c.complaint_id.in_(ids)))
