@@ -58,24 +58,24 @@ class Client(FlaskClient):
         return super().open(*args, **kwargs)
 
 
-@pytest.fixture
-def app(tmp_path):
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+def build_test_app(directory, secret_key: str = "test-secret"):
+    """The app the tests use, in `directory`: the schema created and the demo firm seeded, on
+    SQLite or on TEST_DATABASE_URL (PostgreSQL)."""
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{directory / 'test.sqlite3'}"
     app = create_app(
         {
             "TESTING": True,
-            "SECRET_KEY": "test-secret",
+            "SECRET_KEY": secret_key,
             "SQLALCHEMY_DATABASE_URI": url,
             "MAIL_SUPPRESS_SEND": False,
-            "INSTANCE_DATA_DIR": str(tmp_path / "data"),
-            "EVIDENCE_DIR": str(tmp_path / "evidence"),
-            "NOTICE_DIR": str(tmp_path / "notices"),
+            "INSTANCE_DATA_DIR": str(directory / "data"),
+            "EVIDENCE_DIR": str(directory / "evidence"),
+            "NOTICE_DIR": str(directory / "notices"),
             "AUDIT_HMAC_KEY": "test-audit-key-" + "0" * 32,
-            "AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
-            "CLOCK_OFFSET_FILE": str(tmp_path / "clock_offset"),
+            "AUDIT_CHECKPOINT_DIR": str(directory / "audit-checkpoints"),
+            "CLOCK_OFFSET_FILE": str(directory / "clock_offset"),
         }
     )
-    app.test_client_class = Client
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
             db.drop_all()
@@ -84,6 +84,13 @@ def app(tmp_path):
 
         with write_transaction():
             seed(DEMO_PASSWORD)
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = build_test_app(tmp_path)
+    app.test_client_class = Client
     yield app
     with app.app_context():
         db.session.remove()

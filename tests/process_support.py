@@ -29,15 +29,15 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask
 
-from portal import create_app
 from portal.config import ENV_KEYS
-from portal.db import db, write_transaction
+from portal.db import db
 from portal.services.analytics import fact_table
+from tests.conftest import build_test_app
 from tests.smtp_fixture import CollectingHandler, Envelope, SMTPServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-DEMO_PASSWORD = "redress-demo"
+
 ERROR_LINE = re.compile(r"^(Traceback|DETAIL|[\w.]+(Error|Exception|Violation)\b)")
 
 
@@ -45,27 +45,8 @@ ERROR_LINE = re.compile(r"^(Traceback|DETAIL|[\w.]+(Error|Exception|Violation)\b
 
 def make_app(directory: Path) -> Flask:
     """The app of tests/conftest.py (schema created, demo firm seeded) in `directory`."""
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{directory / 'test.sqlite3'}"
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "many-processes-secret",
-        "SQLALCHEMY_DATABASE_URI": url,
-        "MAIL_SUPPRESS_SEND": False,
-        "INSTANCE_DATA_DIR": str(directory / "data"),
-        "EVIDENCE_DIR": str(directory / "evidence"),
-        "NOTICE_DIR": str(directory / "notices"),
-        "AUDIT_HMAC_KEY": "test-audit-key-" + "0" * 32,
-        "AUDIT_CHECKPOINT_DIR": str(directory / "audit-checkpoints"),
-        "CLOCK_OFFSET_FILE": str(directory / "clock_offset"),
-    })
+    app = build_test_app(directory, secret_key="many-processes-secret")
     with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            db.drop_all()
-        db.create_all()
-        from portal.demo import seed
-
-        with write_transaction():
-            seed(DEMO_PASSWORD)
         db.session.remove()
     return app
 
@@ -329,12 +310,4 @@ class RacingHandler(CollectingHandler):
             self._waiting = None
 
 
-def start_smtp(handler: CollectingHandler) -> SMTPServer:
-    for _attempt in range(5):
-        server = SMTPServer("127.0.0.1", free_port(), handler)
-        try:
-            server.start()
-        except OSError:  # the port was taken between probing and binding: try another
-            continue
-        return server
-    raise RuntimeError("could not start the test SMTP server")
+

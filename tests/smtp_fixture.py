@@ -85,9 +85,12 @@ class SMTPServer:
             self.controller = None
 
 
-def start_smtp_server(host: str = "127.0.0.1") -> SMTPServer:
+def start_smtp_server(host: str = "127.0.0.1",
+                      handler: CollectingHandler | None = None) -> SMTPServer:
+    """A started server on a free port; `handler` may be a CollectingHandler of the test's own
+    (one that fails or holds messages)."""
     for _attempt in range(5):
-        server = SMTPServer(host, free_port(), CollectingHandler())
+        server = SMTPServer(host, free_port(), handler or CollectingHandler())
         try:
             server.start()
         except OSError:  # the port was taken between probing and binding: try another

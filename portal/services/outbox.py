@@ -129,10 +129,14 @@ def new_message_id() -> str:
     """A Message-ID in the sender's domain, fixed when the message is queued: every attempt
     sends the same one, so that a message delivered twice (a worker killed after the server
     accepted it) is recognised as one by the receiving side, and a reply finds its complaint."""
+    address = sender_address()
+    return make_msgid(domain=address.rsplit("@", 1)[-1] if "@" in address else None)
+
+
+def sender_address() -> str:
+    """The address of MAIL_DEFAULT_SENDER, which may be a (name, address) pair."""
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    address = sender[1] if isinstance(sender, tuple | list) else str(sender)
-    domain = address.rsplit("@", 1)[-1] if "@" in address else None
-    return make_msgid(domain=domain)
+    return str(sender[1] if isinstance(sender, tuple | list) else sender or "")
 
 
 def queue(*, kind: str, recipient: str, recipient_name: str | None, subject: str,

@@ -35,7 +35,7 @@ from portal.models import (
 )
 from portal.models.user import Role, UserRole
 from portal.services import outbox
-from tests.smtp_fixture import CollectingHandler, Envelope, SMTPServer, free_port, point_app_at
+from tests.smtp_fixture import CollectingHandler, Envelope, point_app_at, start_smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CST = timezone(timedelta(hours=8))
@@ -88,17 +88,6 @@ class FaultyHandler(CollectingHandler):
             while not self.release.is_set():
                 await asyncio.sleep(0.02)
         return "250 Message accepted for delivery"
-
-
-def start_server(handler: FaultyHandler) -> SMTPServer:
-    for _attempt in range(5):
-        server = SMTPServer("127.0.0.1", free_port(), handler)
-        try:
-            server.start()
-        except OSError:  # the port was taken between probing and binding: try another
-            continue
-        return server
-    raise RuntimeError("could not start the test SMTP server")
 
 
 def parse(data: bytes):
@@ -174,7 +163,7 @@ def test_a_server_failing_k_times_loses_nothing_and_repeats_only_the_message_id(
     # 20 faults: every fourth one takes the message and cuts the line before its 250
     faults = ["drop" if n % 4 == 3 else "451" for n in range(20)]
     handler = FaultyHandler(faults)
-    server = start_server(handler)
+    server = start_smtp_server(handler=handler)
     point_app_at(app, server)
     app.config["MAIL_TIMEOUT"] = 10
     try:
@@ -222,7 +211,7 @@ def test_a_server_failing_k_times_loses_nothing_and_repeats_only_the_message_id(
 def test_a_recipient_refused_for_good_dies_alone_and_the_partners_hear_of_it(app, clock):
     doomed = "nobody@example.com"
     handler = FaultyHandler(["451", "451"], refuse=frozenset({doomed}))
-    server = start_server(handler)
+    server = start_smtp_server(handler=handler)
     point_app_at(app, server)
     app.config.update(MAIL_TIMEOUT=10, OUTBOX_MAX_ATTEMPTS=6)
     try:
@@ -298,7 +287,7 @@ def _statuses(app) -> dict[int, str]:
 
 def test_a_worker_killed_mid_send_loses_nothing_and_resends_the_same_message_id(app, tmp_path):
     handler = FaultyHandler(hold=True)  # takes each message, then waits to say 250
-    server = start_server(handler)
+    server = start_smtp_server(handler=handler)
     instance = tmp_path / "worker"
     instance.mkdir()
     (instance / "config.py").write_text(

@@ -42,9 +42,9 @@ from portal.models import (
 from portal.services import audit, outbox, sla
 from portal.services.resolution import closing
 from tests.ballot_support import awaiting, open_ballot
+from tests.conftest import DEMO_PASSWORD
 from tests.findings_factory import make_investigation
 from tests.process_support import (
-    DEMO_PASSWORD,
     Browser,
     Processes,
     RacingHandler,
@@ -52,11 +52,10 @@ from tests.process_support import (
     csrf_token,
     fact_table_drift,
     make_app,
-    start_smtp,
     wait_until,
     write_instance,
 )
-from tests.smtp_fixture import SMTPServer
+from tests.smtp_fixture import SMTPServer, start_smtp_server
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +92,7 @@ def firm(tmp_path_factory):
     directory = tmp_path_factory.mktemp("many_processes")
     app = make_app(directory)
     handler = RacingHandler()
-    smtp = start_smtp(handler)
+    smtp = start_smtp_server(handler=handler)
     instance = write_instance(app, directory / "instance", smtp, SLA_TICK_SECONDS=1)
     processes = Processes(directory, child_environment(instance))
     clock_file = Path(app.config["CLOCK_OFFSET_FILE"])

@@ -19,7 +19,7 @@ import re
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 
@@ -123,8 +123,7 @@ def take_one(box: MailBox, config: Settings, uidvalidity: int, uid: str) -> bool
     if not is_stored(place, _message_id(header)):
         db.session.rollback()  # no transaction stays open while the message downloads
         if not place.truncated:
-            place = Fetched(**{**place.__dict__, "raw": _literal(
-                _fetch_data(box, uid, "(BODY.PEEK[])"))})
+            place = replace(place, raw=_literal(_fetch_data(box, uid, "(BODY.PEEK[])")))
         stored = store(place)
     db.session.rollback()
     box.move(uid, config.processed)

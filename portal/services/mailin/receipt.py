@@ -31,9 +31,8 @@ SUBJECTS = {"zh": "已收到您的来信", "en": "We have received your message"
 
 def own_domains() -> set[str]:
     config = current_app.config
-    sender = config.get("MAIL_DEFAULT_SENDER")
-    sender = sender[1] if isinstance(sender, tuple | list) else sender
-    addresses = (config.get("FIRM_COMPLAINTS_EMAIL"), config.get("MAIL_INBOX_ADDRESS"), sender)
+    addresses = (config.get("FIRM_COMPLAINTS_EMAIL"), config.get("MAIL_INBOX_ADDRESS"),
+                 outbox.sender_address())
     domains = {a.rsplit("@", 1)[1] for a in addresses if a and "@" in a}
     domains.update(config.get("FIRM_MAIL_DOMAINS") or ())
     return {d.strip().lower() for d in domains if d and d.strip()}

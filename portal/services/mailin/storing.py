@@ -103,12 +103,11 @@ def _receive_files(fetched: Fetched, parsed: ParsedMessage) -> _Files:
 
 
 def store(fetched: Fetched) -> InboundMail | None:
-    """Store the message; None when it was already on file (nothing is written then)."""
+    """Store the message; None when it was already on file (nothing is written then). The
+    caller asked `is_stored` before downloading it; asked again inside the write, the answer
+    settles a race with another fetcher."""
     parsed = parse(fetched.raw, current_app.config.get("MAIL_INBOX_AUTHSERV_ID"))
-    if is_stored(fetched, parsed.message_id):
-        db.session.rollback()
-        return None
-    db.session.rollback()  # end the read before the slow part
+    db.session.rollback()  # no read stays open while the files are checked and stored
     files = _receive_files(fetched, parsed)
     try:
         with write_transaction():
