@@ -100,11 +100,20 @@ def _configure_clock(app: Flask) -> None:
         clock.use_offset_file(path)
 
 
+SECRET_KEY_MIN_LENGTH = 32
+
+
 def _configure_secret_key(app: Flask) -> None:
     """SECRET_KEY signs sessions, CSRF tokens and emailed links, so a published key lets anyone
     forge a session. Production refuses to start without a key of its own; elsewhere (`make
     run`) a random key is generated into <instance>/secret_key on first start and kept."""
-    if app.config.get("SECRET_KEY") not in config_module.UNSET_SECRET_KEYS:
+    key = app.config.get("SECRET_KEY")
+    if key not in config_module.UNSET_SECRET_KEYS:
+        if config_module.is_production(app.config) and len(str(key)) < SECRET_KEY_MIN_LENGTH:
+            raise RuntimeError(
+                f"SECRET_KEY is too short for production: use at least {SECRET_KEY_MIN_LENGTH} "
+                "random characters (python3 -c 'import secrets; print(secrets.token_hex(32))')."
+            )
         return
     if config_module.is_production(app.config):
         raise RuntimeError(

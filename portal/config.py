@@ -175,18 +175,22 @@ ENV_KEYS = (
 )
 
 
-def _coerce(current: object, raw: str) -> object:
+def _coerce(key: str, current: object, raw: str) -> object:
     if isinstance(current, bool):
         return raw.lower() in {"1", "true", "yes", "on"}
     if isinstance(current, int):
-        return int(raw)
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise RuntimeError(f"{key} must be a whole number, not {raw!r}: set it to a number "
+                               "or unset it to use the default.") from None
     return raw
 
 
 def from_environment(config: dict) -> None:
     for key in ENV_KEYS:
         if key in os.environ:
-            config[key] = _coerce(config.get(key), os.environ[key])
+            config[key] = _coerce(key, config.get(key), os.environ[key])
     if "DATABASE_URL" in os.environ:
         config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
 
@@ -206,7 +210,7 @@ def from_dev_mailbox(config: dict, instance_path: str) -> None:
         return
     for key, value in values.items():
         if key.startswith("MAIL_INBOX_"):
-            config[key] = _coerce(config.get(key), str(value))
+            config[key] = _coerce(key, config.get(key), str(value))
 
 
 def default_database_uri(instance_path: str) -> str:

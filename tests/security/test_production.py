@@ -114,3 +114,15 @@ def test_first_partner_from_the_command_line_and_no_mailbox_in_production(tmp_pa
         assert client.get(url, **https).status_code == 404, url
     with app.app_context():
         db.engine.dispose()
+
+
+def test_production_refuses_a_short_secret_key(tmp_path):
+    with pytest.raises(RuntimeError, match="SECRET_KEY is too short"):
+        create_app(_config(tmp_path, ENV_NAME="production", SECRET_KEY="hunter2"))
+
+
+@pytest.mark.parametrize("raw", ["", "twenty", "5 minutes"])
+def test_a_number_setting_that_is_not_a_number_is_named_at_start_up(tmp_path, monkeypatch, raw):
+    monkeypatch.setenv("MAIL_PORT", raw)
+    with pytest.raises(RuntimeError, match="MAIL_PORT must be a whole number"):
+        create_app(_config(tmp_path, SECRET_KEY=STRONG))
