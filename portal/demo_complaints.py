@@ -4,11 +4,15 @@ The complaints are written as rows, not through the intake screens, but consiste
 registration (`services/intake/registration.py`): each gets a reference `TS-<year>-<number>`
 from that year's `ReferenceCounter` (so a complaint registered afterwards continues the series),
 and its first-response clock from the working-day calendar, met on time once that day is past.
-No acknowledgement is queued: these complaints were answered long ago, and the outbox must not
-mail thousands of made-up clients. What happened to each afterwards (triage, findings, the
-decision, closing, satisfaction) comes from portal/demo_outcomes.py, in the same batch.
-One audit event records the seeding itself. The data are deterministic: the same database and
-the same `random_seed` give the same complaints.
+They are received over the last YEARS (ten) years. No email is queued: these complaints were
+answered long ago, and the outbox must not mail thousands of made-up clients. What happened to
+each afterwards comes in the same batch: its course (portal/demo_outcomes.py: triage,
+findings, the decision, the outcome, closing, satisfaction; every state a registered complaint
+can be in), its rows (portal/demo_outcome_rows.py), the committee's ballots
+(portal/demo_ballots.py), its notices and its audit trail (portal/demo_history.py: about ten
+events a complaint, chained as they happened). One more audit event records the seeding itself.
+The data are deterministic: the same database and the same `random_seed` give the same
+complaints.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from portal import clock
+from portal import clock, demo_ballots, demo_outcome_rows
 from portal.db import db, write_transaction
 from portal.demo import DEPARTMENTS, LAWYERS
+from portal.demo_history import History, Notices, render_sample
 from portal.demo_outcomes import Outcomes, seed_actions
 from portal.demo_prevention import Prevention
 from portal.models.complaint import (
@@ -43,7 +48,7 @@ from portal.services.analytics import fact_table
 from portal.services.calendar import LOCAL_TZ
 
 BATCH = 2_000  # complaints per write transaction
-YEARS = 5  # received over the last five years
+YEARS = 10  # received over the last ten years
 REFERENCE_MAX = 99_999  # five digits, as registration allows
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
@@ -302,7 +307,11 @@ class _Generator:
         matter = self.matter(client, respondents[0], received) if rng.random() < 0.75 else None
         channel = rng.choices(list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values()))[0]
         registered = min(received + timedelta(minutes=rng.randint(20, 60 * 48)), now)
-        confirmed = registered - timedelta(minutes=rng.randint(1, 15))
+        created = received + timedelta(minutes=rng.randint(1, 15))
+        # read back and confirmed after the record was made, before it was registered
+        confirmed = max(registered - timedelta(minutes=rng.randint(1, 15)),
+                        min(created + timedelta(minutes=1), registered))
+        method = CONFIRMATION_BY_CHANNEL[channel]
         remedies = self.remedies()
         details = [REMEDY_DETAILS[Remedy(r)] for r in remedies if Remedy(r) in REMEDY_DETAILS]
         occurred = received.date() - timedelta(days=rng.randint(1, 200))
@@ -327,16 +336,17 @@ class _Generator:
             remedies_sought=remedies,
             remedy_details="；".join(self._fill(d, respondents[0], "", received)
                                     for d in details) or None,
-            confirmed_at=confirmed, confirmed_by_id=self.firm.reception.id,
-            confirmation_method=CONFIRMATION_BY_CHANNEL[channel].value,
+            confirmed_at=confirmed, confirmation_method=method.value,
+            # through the emailed link the client confirms alone (services/intake/confirmation)
+            confirmed_by_id=None if method == ConfirmationMethod.SIGNED_LINK
+            else self.firm.reception.id,
             registered_at=registered,
             deadlines=[Deadline(kind=DeadlineKind.FIRST_RESPONSE.value, due=deadline.due,
                                 provisional=deadline.provisional, stopped_at=answered,
                                 stopped_late=answered is not None and (
                                     answered.astimezone(LOCAL_TZ).date() > deadline.due),
                                 created_at=registered)],
-            created_by_id=self.firm.reception.id,
-            created_at=received + timedelta(minutes=rng.randint(1, 15)), updated_at=registered,
+            created_by_id=self.firm.reception.id, created_at=created, updated_at=registered,
         )
 
 
@@ -391,10 +401,32 @@ def _batches(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
+def _sample(firm: _Firm, random_seed: int, now: datetime) -> Complaint:
+    """A complaint like the others, never saved: its acknowledgement is the PDF every seeded
+    notice shares (reference number 00000, which registration never gives)."""
+    sample = _Generator(random.Random(f"{random_seed}:sample"), firm, Counter()).complaint(
+        now - timedelta(days=1), now)
+    sample.reference = f"TS-{now.astimezone(LOCAL_TZ).year}-00000"
+    return sample
+
+
+def _follow(complaints: list[Complaint], outcomes: Outcomes, notices: Notices,
+            history: History) -> int:
+    """What happened to the flushed complaints since, and their analytics rows; returns the
+    number of audit events written."""
+    courses = outcomes.draw(complaints)
+    demo_ballots.write([c.ballot for c in courses if c.ballot is not None])
+    notices.write(courses)
+    demo_outcome_rows.write(courses)
+    events = history.record(courses)
+    fact_table.refresh(db.session.connection(), [c.id for c in complaints])
+    return events
+
+
 def seed_complaints(count: int, *, random_seed: int = 2026,
                     progress: Callable[[int], None] | None = None) -> list[str]:
-    """Add `count` complaints to the demo firm, each as far along as its age makes likely;
-    return their references.
+    """Add `count` complaints to the demo firm, each as far along as its age makes likely,
+    with their notices and audit events; return their references.
 
     Call it outside any transaction: it commits one write transaction per BATCH complaints.
     """
@@ -405,9 +437,13 @@ def seed_complaints(count: int, *, random_seed: int = 2026,
     now = clock.now()
     references: list[str] = []
     ids: list[int] = []
-    generator = _Generator(rng, _firm(), _matter_numbers())
+    firm = _firm()
+    generator = _Generator(rng, firm, _matter_numbers())
     outcomes = Outcomes(random.Random(f"{random_seed}:{already}:outcomes"), now)
     prevention = Prevention(random.Random(f"{random_seed}:{already}:prevention"), now)
+    notices = Notices(render_sample(_sample(firm, random_seed, now)))
+    history = History(firm.reception, firm.working_days, notices)
+    events = 0
     db.session.commit()  # end the read: each batch is its own write transaction
     for times in _batches(_received_times(rng, count, now), BATCH):
         with write_transaction():
@@ -416,15 +452,16 @@ def seed_complaints(count: int, *, random_seed: int = 2026,
             _assign_references(complaints)
             db.session.add_all(complaints)
             with fact_table.left_to_caller(db.session()):
-                db.session.flush()  # outcomes.add rewrites these complaints' facts
-            outcomes.add(complaints)
+                db.session.flush()  # _follow rewrites these complaints' facts
+            events += _follow(complaints, outcomes, notices, history)
             prevention.add([c.matter for c in complaints if c.matter is not None], complaints)
             references += [c.reference for c in complaints]
             ids += [c.id for c in complaints]
             if len(references) == count:
                 seed_actions(outcomes.rng, now.astimezone(LOCAL_TZ).date())
                 audit.record("demo.complaints_seeded", details={
-                    "count": count, "first_id": min(ids), "last_id": max(ids)})
+                    "count": count, "first_id": min(ids), "last_id": max(ids),
+                    "events": events})
         if progress:
             progress(len(times))
     return references

@@ -21,8 +21,9 @@ cli = AppGroup("demo", help="Demonstration data.")
 @cli.command("seed")
 @click.option("--complaints", "complaints", default=0, show_default=True,
               type=click.IntRange(0, 200_000),
-              help="Also add this many complaints spread over the last five years, each as "
-                   "far along as its age makes likely (added on every run).")
+              help="Also add this many complaints spread over the last ten years, each as "
+                   "far along as its age makes likely, with their ballots, notices and "
+                   "audit trail (added on every run).")
 @click.option("--random-seed", default=2026, show_default=True, type=int,
               help="Seed of the generated complaints (the same seed gives the same data).")
 def seed_command(complaints: int, random_seed: int) -> None:

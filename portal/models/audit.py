@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -47,28 +49,33 @@ class AuditEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
     def canonical(self) -> str:
-        return json.dumps(
-            {
-                "id": self.id,
-                "at": self.at.isoformat(timespec="microseconds"),
-                "actor_id": self.actor_id,
-                "actor_label": self.actor_label,
-                "action": self.action,
-                "object_type": self.object_type,
-                "object_id": self.object_id,
-                "ip": self.ip,
-                "details": self.details,
-            },
-            sort_keys=True,
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        return canonical({name: getattr(self, name) for name in CANONICAL_FIELDS})
 
     def compute_hash(self, key: bytes | None = None) -> str:
         """This row's link: SHA-256 or, for keyed rows, HMAC-SHA-256 under `key`."""
-        payload = (self.prev_hash + self.canonical()).encode()
-        if self.scheme == HashScheme.HMAC_SHA256:
-            if key is None:
-                raise ValueError("a keyed audit row needs AUDIT_HMAC_KEY to be checked")
-            return hmac.new(key, payload, hashlib.sha256).hexdigest()
-        return hashlib.sha256(payload).hexdigest()
+        return link_hash(self.prev_hash, self.canonical(), self.scheme, key)
+
+
+CANONICAL_FIELDS = ("id", "at", "actor_id", "actor_label", "action", "object_type",
+                    "object_id", "ip", "details")
+
+
+def canonical(fields: Mapping[str, Any]) -> str:
+    """What a row's hash covers (CANONICAL_FIELDS), as one JSON text; `at` is aware (UTC)."""
+    return json.dumps(
+        {**{name: fields[name] for name in CANONICAL_FIELDS},
+         "at": fields["at"].isoformat(timespec="microseconds")},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def link_hash(prev_hash: str, canonical_text: str, scheme: str, key: bytes | None) -> str:
+    """The link of a row after `prev_hash`: SHA-256, or HMAC-SHA-256 under `key` when keyed."""
+    payload = (prev_hash + canonical_text).encode()
+    if scheme == HashScheme.HMAC_SHA256:
+        if key is None:
+            raise ValueError("a keyed audit row needs AUDIT_HMAC_KEY to be checked")
+        return hmac.new(key, payload, hashlib.sha256).hexdigest()
+    return hashlib.sha256(payload).hexdigest()

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import select, text
 
 from portal import clock
 from portal.db import db, in_write_transaction
-from portal.models.audit import GENESIS, AuditEvent, HashScheme
+from portal.models.audit import GENESIS, AuditEvent, HashScheme, canonical, link_hash
 from portal.models.user import User
 from portal.services import audit_checkpoints as checkpoints
 
@@ -61,6 +63,9 @@ def lock_chain_on(connection) -> None:
 
 _TABLE = AuditEvent.__table__
 # Core statements (no ORM entities): built once, compiled once, cheap to run per page view.
+_NEXT_ID = text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))")
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id')) "
+                 "FROM generate_series(1, :count)")
 _HEAD = select(_TABLE.c.id, _TABLE.c.hash, _TABLE.c.scheme).order_by(_TABLE.c.id.desc()).limit(1)
 _INSERT = _TABLE.insert()
 
@@ -75,8 +80,7 @@ def _next_id(head_id: int | None) -> int:
     serialised (lock_chain; SQLite's single writer), so on SQLite it is the head's id + 1, and
     on PostgreSQL the sequence's next value, drawn under the chain's lock."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return db.session.execute(
-            text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))")).scalar_one()
+        return db.session.execute(_NEXT_ID).scalar_one()
     return (head_id or 0) + 1
 
 
@@ -100,14 +104,8 @@ def record(
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else obj.id
-    lock_chain()
     key = chain_key()
-    head = _head()
-    prev_hash, head_id = (head[1], head[0]) if head else (GENESIS, None)
-    if head is None or head[2] != HashScheme.HMAC_SHA256:
-        rekeyed = _append(key, prev_hash, head_id, action=REKEYED, actor_label=SYSTEM_LABEL,
-                          details={"key_id": key_id(key), "unkeyed_head": head_id})
-        prev_hash, head_id = rekeyed.hash, rekeyed.id
+    prev_hash, head_id = _keyed_head(key)
     return _append(
         key, prev_hash, head_id,
         action=action,
@@ -118,6 +116,56 @@ def record(
         ip=g.get("client_ip") if has_app_context() else None,
         details=details or {},
     )
+
+
+def _keyed_head(key: bytes) -> tuple[str, int | None]:
+    """Lock the chain; the (hash, id) to append after. While the newest row is unkeyed (or
+    there is none), the `audit.rekeyed` event that starts the keyed segment is appended first."""
+    lock_chain()
+    head = _head()
+    prev_hash, head_id = (head[1], head[0]) if head else (GENESIS, None)
+    if head is None or head[2] != HashScheme.HMAC_SHA256:
+        rekeyed = _append(key, prev_hash, head_id, action=REKEYED, actor_label=SYSTEM_LABEL,
+                          details={"key_id": key_id(key), "unkeyed_head": head_id})
+        prev_hash, head_id = rekeyed.hash, rekeyed.id
+    return prev_hash, head_id
+
+
+def record_many(events: Sequence[Mapping[str, Any]], *, batch: int = 5000) -> None:
+    """Append events that happened earlier (history written in bulk: the demo's years of
+    complaints), in the order given, in the caller's write transaction.
+
+    Each event is a mapping with `action` and `at` (aware: when it happened) and, as `record`
+    takes them, optionally `actor_id`, `actor_label`, `object_type`, `object_id` and
+    `details` (ids and codes only, never personal data). The chain's lock is taken and the
+    ids drawn once for all of them; one INSERT per `batch` rows.
+    """
+    if not events:
+        return
+    key = chain_key()
+    prev_hash, head_id = _keyed_head(key)
+    rows = []
+    for event_id, event in zip(_next_ids(head_id, len(events)), events, strict=True):
+        object_id = event.get("object_id")
+        row = {"id": event_id, "at": event["at"].astimezone(UTC), "ip": None,
+               "actor_id": event.get("actor_id"), "actor_label": event.get("actor_label"),
+               "action": event["action"], "object_type": event.get("object_type"),
+               "object_id": str(object_id) if object_id is not None else None,
+               "details": event.get("details") or {}, "prev_hash": prev_hash,
+               "scheme": HashScheme.HMAC_SHA256.value}
+        row["hash"] = prev_hash = link_hash(prev_hash, canonical(row), row["scheme"], key)
+        rows.append(row)
+    for start in range(0, len(rows), batch):
+        db.session.execute(_INSERT, rows[start:start + batch])
+    last = rows[-1]
+    checkpoints.note_head(AuditEvent(id=last["id"], hash=last["hash"], at=last["at"]), key)
+
+
+def _next_ids(head_id: int | None, count: int) -> list[int]:
+    """`count` ids for rows appended in one go, ascending (see `_next_id`)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sorted(db.session.scalars(_NEXT_IDS, {"count": count}))
+    return list(range((head_id or 0) + 1, (head_id or 0) + 1 + count))
 
 
 def _append(key: bytes, prev_hash: str, head_id: int | None, **fields) -> AuditEvent:
