@@ -20,9 +20,14 @@ DOWNLOAD_CSP = "default-src 'none'; frame-ancestors 'none'; object-src 'none'; s
 
 def content_disposition(name: str, ascii_name: str) -> str:
     """`attachment; filename=<ascii>`, plus `filename*=UTF-8''<name>` when the name is not
-    ASCII (RFC 6266 and RFC 8187: clients that know `filename*` prefer it)."""
-    options = {"filename": ascii_name}
-    if name != ascii_name:
+    ASCII (RFC 6266 and RFC 8187: clients that know `filename*` prefer it).
+
+    Some browsers percent-decode a plain `filename=` (RFC 6266, appendix D), so `%` and `\\`
+    never reach it: `..%2F..%2Fx.txt` would be read as a path. The exact name then goes in
+    `filename*`, where `%` is encoded as `%25`."""
+    plain = ascii_name.replace("%", "_").replace("\\", "_")
+    options = {"filename": plain}
+    if name != plain:
         options["filename*"] = "UTF-8''" + quote(name, safe="!#$&+^`|~")
     return dump_options_header("attachment", options)
 

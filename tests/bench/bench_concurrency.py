@@ -25,11 +25,19 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.bench.loadgen import ROOT, Gunicorn, Result, get_status, require_wrk, sign_in, wrk
+from tests.bench.loadgen import (
+    ROOT,
+    Gunicorn,
+    Result,
+    get_status,
+    portal_beside_ceiling,
+    require_wrk,
+    sign_in,
+    wrk,
+)
 from tests.bench.slow_smtp import SlowSMTPServer
 
 USERNAME, PASSWORD = "partner", "redress-demo"
@@ -71,11 +79,18 @@ def create_schema(bench: Bench, how: str) -> None:
 
 def _app_context(bench: Bench):
     """The portal in this process, on the bench instance (for setup queries only)."""
-    os.environ["REDRESS_INSTANCE"] = bench.env["REDRESS_INSTANCE"]
-    os.environ.pop("DATABASE_URL", None)
+    use_instance(bench)
     from portal import create_app
 
     return create_app().app_context()
+
+
+def use_instance(bench: Bench) -> None:
+    """Point this process's environment at the bench instance (and its database)."""
+    os.environ["REDRESS_INSTANCE"] = bench.env["REDRESS_INSTANCE"]
+    os.environ.pop("DATABASE_URL", None)
+    if "DATABASE_URL" in bench.env:
+        os.environ["DATABASE_URL"] = bench.env["DATABASE_URL"]
 
 
 def visible_reference(bench: Bench) -> str:
@@ -134,13 +149,8 @@ def check_pages(base: str, cookie: str, paths: dict[str, str]) -> None:
 
 def measure(bench: Bench, workers: int, reference: str) -> dict[str, Result]:
     log = bench.folder / "gunicorn.log"
-    with ExitStack() as stack:
-        portal = stack.enter_context(Gunicorn("wsgi:app", workers, bench.env, log))
-        ceiling = stack.enter_context(
-            Gunicorn("tests.bench.oneline_app:app", workers, bench.env, log))
-        portal.wait_ready("/healthz")
-        ceiling.wait_ready()
-        cookie = sign_in(portal.base, USERNAME, PASSWORD, "redress_session")
+    with portal_beside_ceiling(workers, bench.env, log, USERNAME, PASSWORD) as (
+            portal, ceiling, cookie):
         paths = pages(reference)
         check_pages(portal.base, cookie, paths)
         results = {CEILING: wrk(ceiling.base + "/", bench.duration)}

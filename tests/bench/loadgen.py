@@ -14,6 +14,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +73,18 @@ class Gunicorn:
 
     def __exit__(self, *_exc) -> None:
         self.stop()
+
+
+@contextmanager
+def portal_beside_ceiling(workers: int, env: dict[str, str], log: Path, username: str,
+                          password: str) -> Iterator[tuple[Gunicorn, Gunicorn, str]]:
+    """The portal and the one-line page, each under gunicorn with `workers` workers, and a
+    session cookie of `username` signed in to the portal."""
+    with (Gunicorn("wsgi:app", workers, env, log) as portal,
+          Gunicorn("tests.bench.oneline_app:app", workers, env, log) as ceiling):
+        portal.wait_ready("/healthz")
+        ceiling.wait_ready()
+        yield portal, ceiling, sign_in(portal.base, username, password, "redress_session")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
