@@ -77,7 +77,7 @@ def create_schema(bench: Bench, how: str) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=bench.env, check=True)
 
 
-def _app_context(bench: Bench):
+def bench_app_context(bench: Bench):
     """The portal in this process, on the bench instance (for setup queries only)."""
     use_instance(bench)
     from portal import create_app
@@ -100,7 +100,7 @@ def visible_reference(bench: Bench) -> str:
     from portal.db import db
     from portal.models import Complaint, User
 
-    with _app_context(bench):
+    with bench_app_context(bench):
         partner = db.session.scalar(select(User).where(User.username == USERNAME))
         reference = db.session.scalar(
             select(Complaint.reference).where(Complaint.visible_to(partner),
@@ -119,7 +119,7 @@ def queue_acknowledgements(bench: Bench, count: int) -> int:
     from portal.models import Client, Complaint
     from portal.services import notices
 
-    with _app_context(bench):
+    with bench_app_context(bench):
         with write_transaction():
             complaints = db.session.scalars(
                 select(Complaint).join(Complaint.complainant).where(Client.email.is_not(None))

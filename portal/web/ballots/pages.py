@@ -17,7 +17,7 @@ from portal.models.user import Role
 from portal.security import roles
 from portal.services.intake.errors import ConflictError, IntakeError
 from portal.services.resolution import ballots, voting
-from portal.web import htmx
+from portal.web import htmx, page_cache
 from portal.web.ballots import bp
 from portal.web.ballots.forms import RecuseForm, ResolveForm
 from portal.web.ballots.views import (
@@ -37,8 +37,13 @@ PAGE = "ballots/page.html"
 @bp.route("/ballots/<int:ballot_id>")
 @roles(Role.COMMITTEE, Role.PARTNER)
 def show(ballot_id: int):
-    ballot, complaint = load(ballot_id)
-    return render_template(PAGE, **context(ballot, complaint))
+    def render() -> str:
+        # Loaded inside: a page kept for this viewer and this data version passed the
+        # visibility rule when it was made, and nothing it depends on has changed since.
+        ballot, complaint = load(ballot_id)
+        return render_template(PAGE, **context(ballot, complaint))
+
+    return page_cache.remember(render)
 
 
 @bp.route("/ballots/<int:ballot_id>/count")
