@@ -20,6 +20,7 @@ remedies' tasks and the call-back's calls are rows without events of their own.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -93,12 +94,18 @@ class Notices:
 
     def _store(self, path: Path) -> None:
         """The notice's file: the PDF the first time, a hard link to that file after."""
-        if self.shared is None:
-            notices._write_once(path, self.pdf)  # read-only, as every stored notice
-            self.shared = path
-        else:
-            os.link(self.shared, path)
         discard_on_rollback(path)
+        if self.shared is not None:
+            try:
+                os.link(self.shared, path)
+                return
+            except OSError as error:
+                if error.errno != errno.EMLINK:
+                    raise
+        # the first notice, or the links a file may have are used up (65,000 on ext4): this
+        # file holds the PDF again, and the next ones link to it
+        notices._write_once(path, self.pdf)  # read-only, as every stored notice
+        self.shared = path
 
 
 def _issued(course: Course) -> list[tuple[str, datetime, User | None, str]]:
