@@ -16,6 +16,7 @@ import io
 import re
 from dataclasses import dataclass
 from email import policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
@@ -132,12 +133,26 @@ def _entries(user: User) -> list[Entry]:
         for (path, headers), ok in zip(batch, _readable(user, [h for _, h in batch]),
                                        strict=True):
             if ok:
-                entries.append(Entry(path.name, str(headers.get("Subject", "")),
-                                     str(headers.get("From", "")), str(headers.get("To", "")),
-                                     str(headers.get("Date", ""))))
+                entries.append(Entry(path.name, *(header_text(headers, name) for name in
+                                                  ("Subject", "From", "To", "Date"))))
         if len(entries) >= LIST_LIMIT:
             break
     return entries[:LIST_LIMIT]
+
+
+SHOWN_HEADERS = ("Subject", "From", "To", "Date", "Message-ID")
+
+
+def header_text(message: Message, name: str) -> str:
+    """The header as one line of text. An address whose encoded display name hides a line
+    break makes the email package refuse to parse it (ValueError): then the raw header is
+    decoded by hand and its line breaks become spaces."""
+    try:
+        return str(message.get(name, ""))
+    except ValueError:
+        raw = next((str(value) for key, value in message.raw_items()
+                    if key.lower() == name.lower()), "")
+        return re.sub(r"[\r\n]+", " ", str(make_header(decode_header(raw))))
 
 
 def _parse(path: Path) -> EmailMessage:
@@ -191,7 +206,8 @@ def show(name: str):
          "size": len(part.get_payload(decode=True) or b"")}
         for i, part in enumerate(_attachments(message))
     ]
-    return render_template("mailbox/message.html", name=name, message=message,
+    headers = {name: header_text(message, name) for name in SHOWN_HEADERS}
+    return render_template("mailbox/message.html", name=name, headers=headers,
                            text=_text_body(message), attachments=attachments)
 
 
