@@ -253,31 +253,28 @@ def deliver_emails(bench: Bench, count: int) -> tuple[int, int, float]:
         server.stop()
 
 
-def _acknowledgements(bench: Bench, statement_of) -> list:
+def _acknowledgements(bench: Bench) -> list[tuple[str, str | None]]:
+    """(status, Message-ID) of every acknowledgement in the outbox."""
     from sqlalchemy import select
 
     from portal.db import db
     from portal.models.outbox import OutboxMessage
 
-    use_instance(bench)
     with bench_app_context(bench):
-        rows = db.session.execute(statement_of(
-            select(OutboxMessage.message_id).where(OutboxMessage.kind == "acknowledgement"),
-            OutboxMessage)).scalars().all()
+        rows = db.session.execute(select(OutboxMessage.status, OutboxMessage.message_id)
+                                  .where(OutboxMessage.kind == "acknowledgement")).all()
         db.session.remove()
         db.engine.dispose()
-    return rows
+    return [tuple(row) for row in rows]
 
 
 def unsent_acknowledgements(bench: Bench) -> int:
-    return len(_acknowledgements(bench, lambda query, model: query.where(
-        model.status.in_(("pending", "sending")))))
+    return sum(status in ("pending", "sending") for status, _id in _acknowledgements(bench))
 
 
 def sent_acknowledgement_ids(bench: Bench) -> set[str]:
-    return {f"<{message_id.strip('<>')}>" for message_id in _acknowledgements(
-        bench, lambda query, model: query.where(model.status == "sent",
-                                                model.message_id.is_not(None)))}
+    return {f"<{message_id.strip('<>')}>" for status, message_id in _acknowledgements(bench)
+            if status == "sent" and message_id}
 
 
 # --- the run ------------------------------------------------------------------------------------
