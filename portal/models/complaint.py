@@ -235,6 +235,8 @@ class Complaint(ResolutionRules, db.Model):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by retention (portal/services/retention.py): the record no longer names anyone.
+    anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
     withdrawal_method: Mapped[str | None] = mapped_column(String(20))
     findings_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,8 +2,9 @@
 
 A complaint is due when it is closed, withdrawn or discarded and the moment it was (its
 `closed_at`, `withdrawn_at` or `discarded_at`) lies more than the period before now
-(`portal.clock`). One without that moment is never due. The `complaint.anonymized` audit
-event is the mark of one already done: no column says it, and the chain keeps it for good.
+(`portal.clock`). One without that moment is never due. `Complaint.anonymized_at` marks one
+already done (the pages then withhold its matter, and its emails cannot be sent again), and
+the `complaint.anonymized` audit event keeps it in the chain for good.
 
 Anonymising one complaint:
 
@@ -42,11 +43,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, and_, case, cast, exists, func, inspect, select
+from sqlalchemy import and_, case, exists, func, inspect, select
 
 from portal import clock
 from portal.db import db, remove_after_commit, write_transaction
-from portal.models.audit import AuditEvent
 from portal.models.bulletin import Bulletin, BulletinStatus
 from portal.models.complaint import Complaint, Evidence, State
 from portal.models.deadline import ClockPause
@@ -145,17 +145,14 @@ def finished_at():
 
 
 def anonymized():
-    """The complaint carries the `complaint.anonymized` event, as SQL."""
-    return exists(select(AuditEvent.id).where(
-        AuditEvent.action == ACTION, AuditEvent.object_type == Complaint.__tablename__,
-        AuditEvent.object_id == cast(Complaint.id, String)))
+    """The complaint was anonymised, as SQL."""
+    return Complaint.anonymized_at.is_not(None)
 
 
 def was_anonymized(complaint_id: int) -> bool:
     """Read in a statement of its own: on PostgreSQL it sees what committed until now."""
-    return bool(db.session.scalar(select(exists(select(AuditEvent.id).where(
-        AuditEvent.action == ACTION, AuditEvent.object_type == Complaint.__tablename__,
-        AuditEvent.object_id == str(complaint_id))))))
+    return db.session.scalar(
+        select(Complaint.anonymized_at).where(Complaint.id == complaint_id)) is not None
 
 
 def due_condition(before: datetime):
@@ -520,6 +517,7 @@ def anonymize(made: Plan, before: datetime) -> Outcome | None:
                     OutboxStatus.PENDING.value, OutboxStatus.SENDING.value):
                 row.status = OutboxStatus.DEAD.value  # never sent to anyone now
         complaint.client_link_key = None  # the client's page link stops working
+        complaint.anonymized_at = clock.now()
         replaced = _client(complaint, made.label)
         evidence, notice_files = _files(complaint, rows)
         db.session.flush()

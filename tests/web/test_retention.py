@@ -31,6 +31,7 @@ from portal.models import (
     InboundMail,
     InterviewNote,
     Notice,
+    OutboxMessage,
     ProposedRemedy,
     State,
     Statement,
@@ -304,11 +305,41 @@ def test_retention_anonymises_old_complaints_and_keeps_the_figures(app, runner, 
         found = client.get("/complaints", query_string={"q": words, "state": "all"})
         assert found.status_code == 200
         assert (reference in found.text) == (words == "律所前台"), words
+    _matter_and_mail_withheld(app, client, world["closed"], reference, page.text)
 
     # a second run finds nothing left to do
     again = runner.invoke(args=["retention", "run"])
     assert again.exit_code == 0 and "nothing to anonymise" in again.output
     assert _anonymized(app) == done
+
+
+def _matter_and_mail_withheld(app, client, complaint_id: int, reference: str,
+                              page: str) -> None:
+    """The matter names the client: an anonymized case file does not show it, and a search
+    by the matter does not find the complaint. Its emails cannot be sent again."""
+    with app.app_context():
+        complaint = db.session.get(Complaint, complaint_id)
+        matter = complaint.matter
+        assert complaint.anonymized_at is not None and matter is not None
+        named = [matter.reference, matter.title, matter.client.name]
+        mail = db.session.scalar(select(OutboxMessage).where(
+            OutboxMessage.complaint_id == complaint_id))
+        assert mail is not None and mail.status in ("sent", "dead")
+        mail_id = mail.id
+    for words in named:
+        assert words not in page, words
+    assert "the matter it concerned is not named" in page or "此处不显示所涉案件" in page
+    assert "Send again" not in page and "重新发送" not in page
+    for words in named:
+        found = client.get("/complaints", query_string={"q": words, "state": "all"})
+        assert reference not in found.text, words
+    refused = client.post(f"/complaints/{reference}/mail/{mail_id}/resend",
+                          headers={"HX-Request": "true"}, data={})
+    assert refused.status_code == 422
+    assert "anonymized" in refused.text or "匿名" in refused.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.complaint_id == complaint_id, OutboxMessage.status == "pending")) == 0
 
 
 @pytest.mark.parametrize("day", [date(2024, 2, 29), date(2025, 6, 30)])

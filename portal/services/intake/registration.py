@@ -118,4 +118,6 @@ def resend_mail(actor: User, complaint: Complaint, message: OutboxMessage) -> Ou
         raise IntakeError(_("This email does not belong to this complaint."))
     if message.status not in (OutboxStatus.SENT.value, OutboxStatus.DEAD.value):
         raise IntakeError(_("This email is still waiting to be sent."))
+    if complaint.anonymized_at is not None:
+        raise IntakeError(_("This complaint was anonymized: its emails are not sent again."))
     return outbox.resend(actor, message)

@@ -149,7 +149,10 @@ def complaints_query(actor: User, state: str, q: str | None, sort: str | None = 
         if q.isascii():
             conditions.append(contains(Complaint.reference, q))
             matter_terms.append(contains(Matter.reference, q))
-        conditions.append(Complaint.matter_id.in_(select(Matter.id).where(or_(*matter_terms))))
+        # An anonymized complaint is not found through its matter: the matter names the client.
+        conditions.append(and_(Complaint.anonymized_at.is_(None),
+                               Complaint.matter_id.in_(select(Matter.id)
+                                                       .where(or_(*matter_terms)))))
         named = Complaint.with_key(q)  # a draft's label (D12) or a whole reference
         if named is not None:
             conditions.append(named)
