@@ -42,7 +42,6 @@ from portal.services.analytics import (
     filters,
     quarterly,
 )
-from portal.services.analytics import prevention as prevention_figures
 from portal.services.analytics.filters import Criteria, FilterError
 from portal.web import htmx, page_cache
 from portal.web.downloads import DOWNLOAD_CSP, content_disposition
@@ -72,13 +71,9 @@ def _figures(criteria: Criteria, today: date) -> figures.Figures:
     calendar_table.ensure(criteria.start, date(max(today.year, criteria.end.year), 12, 31))
     viewer = _viewer()
 
-    def compute() -> figures.Figures:
-        result = figures.compute(viewer, criteria, today)
-        result.prevention = prevention_figures.counts(viewer, criteria)
-        return result
-
     return page_cache.remember_value(  # type: ignore[return-value]
-        "analytics.figures", (criteria, today), compute)
+        "analytics.figures", (criteria, today),
+        lambda: figures.compute(viewer, criteria, today))
 
 
 # -- the page ---------------------------------------------------------------------------------

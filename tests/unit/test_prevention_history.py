@@ -27,7 +27,7 @@ from portal.models.prevention import (
     MatterType,
     ProgressReport,
 )
-from portal.services.analytics import filters
+from portal.services.analytics import calendar_table, figures, filters
 from portal.services.analytics import prevention as prevention_figures
 from portal.services.prevention import core, history
 
@@ -204,6 +204,8 @@ def test_analytics_count_complaints_by_the_step_their_matter_lacked(app, client,
     with app.app_context():
         criteria = filters.parse({"period": "2026Q2"}, date(2026, 12, 1))
         counts = prevention_figures.counts(None, criteria)
+        calendar_table.ensure(criteria.start, criteria.end)
+        assert figures.compute(None, criteria, date(2026, 12, 1)).prevention == counts
     assert counts["with_matter"] == 1 and counts["any_missing"] == 1
     assert counts["missing_fees"] == 1 and counts["missing_scope"] == 0
     assert counts["report_overdue"] == 1 and counts["checklist_incomplete"] == 1

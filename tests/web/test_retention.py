@@ -181,7 +181,7 @@ def _figures(app) -> tuple:
         criteria = filters.parse({"from": "2018-01", "to": f"{today.year}-12"}, today)
         calendar_table.ensure(criteria.start, criteria.end)
         result = figures.compute(None, criteria, today)
-        result.prevention = prevention_figures.counts(None, criteria)
+        assert result.prevention == prevention_figures.counts(None, criteria)
         facts = sorted(tuple(row) for row in db.session.execute(
             select(*ComplaintFact.__table__.c)))
         db.session.rollback()

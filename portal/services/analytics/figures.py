@@ -7,8 +7,8 @@ BY over it, and the statement is their UNION ALL, each row (figure, key, count, 
 complaints by month, channel, category (the JSON list's elements), department, severity and
 root cause; acknowledgement and first response on time, late or pending; remedies of the
 current decisions by kind with their amounts, refunds by currency; the latest satisfaction
-score; open and overdue improvement actions; and, for the working-day spans, the rows around
-the median and the 90th percentile.
+score; open and overdue improvement actions; the prevention steps the complaints' matters
+lacked; and, for the working-day spans, the rows around the median and the 90th percentile.
 
 Percentiles are interpolated between the two nearest ranks (as PostgreSQL's percentile_cont):
 the q-th percentile of n sorted values is at position p = 1 + q (n - 1), and the value is
@@ -31,6 +31,7 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal,
     literal_column,
     null,
     or_,
@@ -41,10 +42,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from portal.db import db
+from portal.models.analytics import ComplaintFact
 from portal.models.followup import OPEN_ACTION_STATUSES, ComplaintRootCause, ImprovementAction
 from portal.models.resolution import REFUNDS, DecidedRemedy, Decision
 from portal.models.user import User
 from portal.services.analytics import facts
+from portal.services.analytics import prevention as prevention_steps
 from portal.services.analytics.filters import Criteria
 from portal.services.analytics.sql import json_elements
 
@@ -84,7 +87,7 @@ class Figures:
     refunds: dict[str, Money] = field(default_factory=dict)  # currency -> count, amount
     satisfaction: dict[int, int] = field(default_factory=dict)  # score -> complaints
     actions: dict[str, int] = field(default_factory=dict)  # open / overdue
-    # What the matter lacked at receipt (services/analytics/prevention.py; filled by /analytics)
+    # What the matter lacked at receipt: services/analytics/prevention.py's STEPS -> complaints
     prevention: dict[str, int] = field(default_factory=dict)
 
     def by(self, dimension: str) -> dict[str, int]:
@@ -165,7 +168,18 @@ def statement(viewer: User | None, criteria: Criteria, today: date):
                  .where(ImprovementAction.status.in_([s.value for s in OPEN_ACTION_STATUSES]))
                  .group_by(overdue))
     parts.append(_percentile_part(rows))
+    parts += _prevention_parts(rows)
     return union_all(*parts)
+
+
+def _prevention_parts(rows) -> list:
+    """The prevention steps' sums, from the stored fact rows of the complaints counted: one
+    lookup by key per complaint, not a second pass of the visibility rule and the filters."""
+    table = ComplaintFact.__table__
+    sums = (select(*prevention_steps.aggregates()).select_from(rows)
+            .join(table, table.c.complaint_id == rows.c.id).cte("prevention_sums"))
+    return [select(*_row("prevention", literal(step, String), sums.c[step])).select_from(sums)
+            for step in prevention_steps.STEPS]
 
 
 def _remedy_parts(rows) -> list:
@@ -239,6 +253,8 @@ def compute(viewer: User | None, criteria: Criteria, today: date) -> Figures:
             figures.remedies[kind] = _plus(figures.remedies.get(kind), money)
             if kind in REFUND_KINDS:
                 figures.refunds[currency] = _plus(figures.refunds.get(currency), money)
+        elif figure == "prevention":
+            figures.prevention[key] = int(n or 0)
         elif figure == "actions":
             figures.actions[key] = int(n)
         elif figure == "span":

@@ -2,8 +2,10 @@
 prevention columns of `complaint_fact` (services/analytics/fact_table.py keeps them; services/
 prevention/history.py says how each is judged, and the case file shows the same record).
 
-One aggregate statement over the complaints the other figures count (the visibility rule and
-the criteria's period, department and severity), whatever their number: a SUM per column.
+A SUM per column over the complaints the other figures count (the visibility rule and the
+criteria's period, department and severity), whatever their number: /analytics reads them in
+the figures' own statement (`aggregates` over its rows, services/analytics/figures.py);
+`counts` is the same sums on their own.
 
 Rows (STEPS, in order): complaints about a matter, those whose matter lacked at least one step,
 then one per engagement expectation not on file, a progress report overdue, and an engagement
@@ -29,13 +31,18 @@ LACKED = fact_table.PREVENTION_COLUMNS  # missing_<expectation>, report_overdue,
 STEPS = (WITH_MATTER, ANY, *LACKED)
 
 
-def statement(viewer: User | None, criteria: Criteria):
+def aggregates() -> list:
+    """The sums, labelled by STEPS, over `complaint_fact` rows joined to the query."""
     table = ComplaintFact.__table__
     lacked = [table.c[name] for name in LACKED]
-    return (select(func.count(table.c[LACKED[0]]).label(WITH_MATTER),
-                   func.sum(case((or_(*lacked), 1), else_=0)).label(ANY),
-                   *(func.sum(case((column, 1), else_=0)).label(column.name)
-                     for column in lacked))
+    return [func.count(table.c[LACKED[0]]).label(WITH_MATTER),
+            func.sum(case((or_(*lacked), 1), else_=0)).label(ANY),
+            *(func.sum(case((column, 1), else_=0)).label(column.name) for column in lacked)]
+
+
+def statement(viewer: User | None, criteria: Criteria):
+    table = ComplaintFact.__table__
+    return (select(*aggregates())
             .select_from(table).join(Complaint, Complaint.id == table.c.complaint_id)
             .where(facts.visible(viewer), *criteria.conditions()))
 

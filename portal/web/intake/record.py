@@ -41,6 +41,7 @@ from portal.web.intake.context import (
     complainant_form,
     fresh_form,
     load,
+    load_found,
     page,
     posted_version,
     show_url,
@@ -64,7 +65,7 @@ def show(key: str):
     if reference and key != reference:
         return redirect(url_for("intake.show", key=reference), 301)
     response = page_cache.remember(lambda: htmx.page_or_partial(
-        "intake/show.html", "intake/_record.html", **page(load(key))))
+        "intake/show.html", "intake/_record.html", **page(load_found(complaint_id))))
     record_view(complaint_id, "record")
     return response
 
