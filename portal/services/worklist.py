@@ -16,7 +16,7 @@ from portal.models.deadline import Deadline
 from portal.models.outbox import OutboxMessage, OutboxStatus
 from portal.models.user import Role, User
 from portal.services import deadlines
-from portal.services.intake.search import PROMISED, join_first_response
+from portal.services.intake.search import by_first_response_due
 
 SHOWN = 10  # items per home-page section; the section links to the full list beyond that
 
@@ -102,10 +102,8 @@ def for_user(user: User) -> WorkList:
         work.to_verify = _section(user, to_verify.order_by(Complaint.created_at, Complaint.id))
     if user.has_role(Role.PARTNER):
         registered = select(Complaint).where(Complaint.state == State.REGISTERED)
-        work.registered = _section(
-            user, join_first_response(registered, outer=False)
-            .order_by(PROMISED.due, PROMISED.complaint_id),
-            selectinload(Complaint.deadlines))
+        work.registered = _section(user, registered.order_by(*by_first_response_due()),
+                                   selectinload(Complaint.deadlines))
         work.dead_mail = db.session.scalar(
             select(func.count(OutboxMessage.id)).where(OutboxMessage.status == OutboxStatus.DEAD)
         ) or 0

@@ -17,6 +17,7 @@ from portal.db import db, write_transaction, writes_by_default
 from portal.models import (
     AuditEvent,
     Ballot,
+    BallotMember,
     ClientAnswer,
     Complaint,
     Decision,
@@ -460,3 +461,29 @@ def test_a_members_list_shows_open_ballots_first_and_whether_they_voted(app, awa
     assert [(b.ballot_id, b.voted, b.is_open) for b in mine] == [(ballot_id, True, True)]
     assert [(b.reference, b.voted) for b in theirs] == [("TS-2026-00077", False)]
     assert conflicted == []
+
+
+def test_a_members_list_keeps_the_open_ones_and_the_latest_closed_seats(app, awaiting):
+    """Ten shown of many: the open ballot first, then the latest closed ones the member sat
+    on (recused or not), newest first; ballots they did not sit on are not theirs."""
+    open_id = open_ballot(app, awaiting)
+    with app.app_context(), write_transaction():
+        member, opener = person("committee1"), person("partner2")
+        now, seated = portal_clock.now(), {}
+        for hours in range(1, 15):
+            ballot = Ballot(complaint_id=awaiting, opened_by_id=opener.id,
+                            closes_at=now - timedelta(hours=hours),
+                            closed_at=now - timedelta(hours=hours))
+            if hours != 3:
+                ballot.members = [BallotMember(
+                    user_id=member.id, recusal_reason="self" if hours == 5 else None,
+                    recused_at=now - timedelta(days=1) if hours == 5 else None)]
+            db.session.add(ballot)
+            db.session.flush()
+            seated[hours] = ballot.id
+    with app.app_context():
+        shown = ballots.for_member(person("committee1"))
+    newest = [seated[h] for h in (1, 2, 4, 5, 6, 7, 8, 9, 10)]
+    assert [b.ballot_id for b in shown] == [open_id, *newest]
+    assert [b.is_open for b in shown] == [True] + [False] * 9
+    assert [b.recused for b in shown] == [False, False, False, False, True] + [False] * 5

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select, union_all
 
 from portal import clock
 from portal.db import db
@@ -415,22 +415,30 @@ class MemberBallot:
 
 def for_member(user: User, limit: int = 10) -> list[MemberBallot]:
     """The ballots `user` sits on, open ones first (the soonest to close first), then the
-    latest closed, on complaints they may see: one query."""
+    latest closed, on complaints they may see: one query. Each half walks the ballots along
+    the (closed_at, closes_at) index and stops at `limit`: the seat is an EXISTS, not a join
+    the planner could start from and read all of a member's seats (ten years: tens of
+    thousands) to keep ten."""
+    seat = (BallotMember.ballot_id == Ballot.id) & (BallotMember.user_id == user.id)
     proposals = (select(func.count(BallotProposal.id))
                  .where(BallotProposal.ballot_id == Ballot.id).scalar_subquery())
     mine = (select(func.count(Vote.id))
             .where(Vote.ballot_id == Ballot.id, Vote.user_id == user.id).scalar_subquery())
-    rows = db.session.execute(
+    mine_to_see = (
         select(Ballot.id, Complaint.reference, Complaint.id.label("complaint_id"),
-               Ballot.closes_at, Ballot.closed_at, Ballot.outcome, BallotMember.recused_at,
+               Ballot.closes_at, Ballot.closed_at, Ballot.outcome,
+               select(BallotMember.recused_at).where(seat).scalar_subquery().label("recused_at"),
                (mine >= proposals).label("voted"))
-        .join(BallotMember, and_(BallotMember.ballot_id == Ballot.id,
-                                 BallotMember.user_id == user.id))
         .join(Complaint, Complaint.id == Ballot.complaint_id)
-        .where(Complaint.visible_to(user))
-        .order_by(Ballot.closed_at.is_not(None), Ballot.closed_at.desc(), Ballot.closes_at,
-                  Ballot.id)
-        .limit(limit)).all()
+        .where(select(BallotMember.ballot_id).where(seat).exists(), Complaint.visible_to(user)))
+    still_open = (mine_to_see.where(Ballot.closed_at.is_(None))
+                  .order_by(Ballot.closes_at, Ballot.id).limit(limit).subquery())
+    latest_closed = (mine_to_see.where(Ballot.closed_at.is_not(None))
+                     .order_by(Ballot.closed_at.desc(), Ballot.id).limit(limit).subquery())
+    both = union_all(select(still_open), select(latest_closed)).subquery()
+    rows = db.session.execute(
+        select(both).order_by(both.c.closed_at.is_not(None), both.c.closed_at.desc(),
+                              both.c.closes_at, both.c.id).limit(limit)).all()
     return [MemberBallot(r.id, r.reference or f"D{r.complaint_id}", r.closes_at, r.closed_at,
                          r.outcome, r.recused_at is not None, bool(r.voted)) for r in rows]
 
