@@ -487,3 +487,20 @@ def test_a_members_list_keeps_the_open_ones_and_the_latest_closed_seats(app, awa
     assert [b.ballot_id for b in shown] == [open_id, *newest]
     assert [b.is_open for b in shown] == [True] + [False] * 9
     assert [b.recused for b in shown] == [False, False, False, False, True] + [False] * 5
+
+
+def test_who_has_voted_counts_each_ballot_on_its_own(app, awaiting):
+    """"N of M have voted" reads this ballot's proposals and votes only: a member who voted on
+    another complaint's ballot has not voted on this one, and one who voted on every proposal
+    here has, however many other ballots there are."""
+    other = awaiting_complaint(app, reference="TS-2026-00078")
+    here = open_ballot(app, awaiting, proposals=2)
+    there = open_ballot(app, other, proposals=1)
+    vote(app, here, "committee1", "approve")
+    vote(app, there, "committee2", "approve")
+    with app.app_context():
+        (mine,) = ballots.summaries(db.session.get(Complaint, awaiting))
+        (theirs,) = ballots.summaries(db.session.get(Complaint, other))
+    assert (mine.ballot_id, mine.voted) == (here, 1)
+    assert (theirs.ballot_id, theirs.voted) == (there, 1)
+    assert mine.eligible >= 2 and theirs.eligible >= 2

@@ -468,10 +468,12 @@ class Summary:
 
 def summaries(complaint: Complaint) -> list[Summary]:
     """The complaint's ballots, oldest first, with "N of M have voted": one query."""
+    # Nested two levels down, the subqueries name the seat's ballot: a reference to Ballot
+    # would not correlate that far and count the votes and proposals of every ballot.
     proposals = (select(func.count(BallotProposal.id))
-                 .where(BallotProposal.ballot_id == Ballot.id).scalar_subquery())
+                 .where(BallotProposal.ballot_id == BallotMember.ballot_id).scalar_subquery())
     votes_of_member = (select(func.count(Vote.id))
-                       .where(Vote.ballot_id == Ballot.id,
+                       .where(Vote.ballot_id == BallotMember.ballot_id,
                               Vote.user_id == BallotMember.user_id).scalar_subquery())
     eligible = (select(func.count()).select_from(BallotMember)
                 .where(BallotMember.ballot_id == Ballot.id, BallotMember.recused_at.is_(None))
