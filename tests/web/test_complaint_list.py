@@ -140,3 +140,26 @@ def test_the_badges_follow_the_clock_and_the_working_days(client, auth, app, thr
     assert "Due soon" in row()
     three.advance(timedelta(days=4))  # Tuesday 8 December
     assert "Overdue" in row() and "Due soon" not in row()
+
+
+def test_the_pager_counts_a_few_pages_ahead_and_says_when_there_are_more(
+        client, auth, app, clock, monkeypatch):
+    """The list counts no further than PAGES_AHEAD pages past the one shown: with two rows a
+    page and one page ahead, seven complaints are "more than 2" pages from page 1, and exactly
+    4 from page 3, where the count reaches the end."""
+    from portal.web.intake import list as complaint_list
+
+    monkeypatch.setattr(complaint_list, "PAGE_SIZE", 2)
+    monkeypatch.setattr(complaint_list, "PAGES_AHEAD", 1)
+    clock.set(datetime(2026, 12, 2, 2, 0, tzinfo=UTC))
+    for n in range(7):
+        _registered(app, f"TS-2026-95{n:02d}", f"Client {n}", date(2026, 12, 10),
+                    datetime(2026, 11, 1 + n, tzinfo=UTC))
+    auth.login("partner")
+    first = client.get("/complaints?state=registered", headers={"Accept-Language": "en"})
+    assert "Page 1 of more than 2" in first.text and "page=2" in first.text
+    third = client.get("/complaints?state=registered&page=3",
+                       headers={"Accept-Language": "en"})
+    assert "Page 3 of 4" in third.text and "more than" not in third.text
+    last = client.get("/complaints?state=registered&page=4", headers={"Accept-Language": "en"})
+    assert "Page 4 of 4" in last.text and "page=5" not in last.text

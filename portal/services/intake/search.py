@@ -79,6 +79,13 @@ def join_first_response(query: Select, outer: bool) -> Select:
     return query.outerjoin(PROMISED, on) if outer else query.join(PROMISED, on)
 
 
+def count_up_to(query: Select, limit: int) -> int:
+    """The rows of `query`, counted up to `limit`: the database stops reading there. Counting
+    every complaint a partner may see reads ten years of rows (85 ms at 100,000 on SQLite)."""
+    return db.session.scalar(select(func.count()).select_from(
+        query.with_only_columns(Complaint.id).order_by(None).limit(limit).subquery())) or 0
+
+
 def first_response_due() -> ColumnElement:
     """The first-response clock's due day, looked up per complaint. For the registered ones
     (every one has the clock): they are few, since triage follows within days, so the
@@ -152,9 +159,11 @@ def complaints_query(actor: User, state: str, q: str | None, sort: str | None = 
         # character cannot match one, so those columns are not even read.
         conditions = [
             Complaint.complainant_id.in_(select(Client.id).where(contains(Client.name, q))),
-            Complaint.id.in_(select(complaint_respondent.c.complaint_id)
-                             .join(User, User.id == complaint_respondent.c.user_id)
-                             .where(contains(User.name, q))),
+            # The few staff so named first, then their complaints by index (a join let the
+            # planner read every respondent row and look each one's name up).
+            Complaint.id.in_(select(complaint_respondent.c.complaint_id).where(
+                complaint_respondent.c.user_id.in_(select(User.id)
+                                                   .where(contains(User.name, q))))),
         ]
         matter_terms = [contains(Matter.title, q)]
         if q.isascii():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import flash, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
 from portal import clock
@@ -22,6 +21,7 @@ from portal.services.intake.search import (
     LIST_SORTS,
     QUERY_MAX,
     complaints_query,
+    count_up_to,
 )
 from portal.services.intake.sections import create_draft
 from portal.web import htmx, page_cache
@@ -31,6 +31,7 @@ from portal.web.intake_forms import NewComplaintForm, local_input
 from portal.web.params import page_number
 
 PAGE_SIZE = 25
+PAGES_AHEAD = 10
 FACET_ARGS = ("month", "from", "to", "department", "severity", "channel", "category",
               "root_cause", "ack", "response")
 # Everyone may list what they may see (the visibility rule filters); only intake staff start
@@ -60,8 +61,10 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
     from portal.web.deadlines import clock_days  # (it imports this package)
 
     clock_days()  # asked once, whether or not a row on this page has a running clock
-    total = db.session.scalar(query.with_only_columns(func.count(Complaint.id))
-                              .order_by(None)) or 0
+    # Counted no further than PAGES_AHEAD pages beyond this one: the pager says "or more".
+    ceiling = (page + PAGES_AHEAD) * PAGE_SIZE
+    counted = count_up_to(query, ceiling + 1)
+    total, counted_all = min(counted, ceiling), counted <= ceiling
     # The list shows the complainant, the respondents, each draft's missing sections and
     # each complaint's clocks: load them with the page instead of one query per row.
     rows = db.session.scalars(
@@ -77,7 +80,8 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
         "sort": sort, "descending": descending,
         "clock_filter": clock_filter, "scope": "firm" if firm else "mine",
         "may_start_drafts": user.has_role(*STAFF),
-        "pages": max(1, -(-total // PAGE_SIZE)), "new_form": new_form,
+        "pages": max(1, -(-total // PAGE_SIZE)), "more_pages": not counted_all,
+        "new_form": new_form,
         "state_labels": STATE_LABELS, "channel_labels": CHANNEL_LABELS,
         "missing_sections": missing_sections, "filters": _filter_labels(),
         "facet_args": facets.query_args(), "facets": facets,
