@@ -113,7 +113,15 @@ def check_login(username: str, password: str, ip: str, throttle: Throttle) -> Lo
 def record_login(
     check: LoginCheck | None, username: str, ip: str, throttle: Throttle
 ) -> tuple[LoginResult, User | None]:
-    """The write part of signing in: the attempt, the audit event, a rehash."""
+    """The write part of signing in: the attempt, the audit event, a rehash.
+
+    The throttle is asked again here, under the audit chain's lock (every sign-in writes an
+    audit event, so sign-ins are serialised there on both databases): guesses sent in
+    parallel all pass the read-only check before any failure is written, and without this
+    second look a burst of them would each get an answer."""
+    audit.lock_chain()
+    if check is not None and is_throttled(check.username, ip, throttle):
+        check = None
     if check is None:
         username = username.strip().lower()
         audit.record("login.throttled", actor_label=username[:100])

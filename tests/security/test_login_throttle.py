@@ -121,3 +121,26 @@ def test_proxy_addresses_are_used_only_when_configured(app):
     with proxied.app_context():
         assert "198.51.100.77" in set(db.session.scalars(select(LoginAttempt.ip)))
         db.engine.dispose()
+
+
+def test_guesses_sent_at_once_get_no_more_answers_than_the_limit(app):
+    """Seven guesses that all passed the read-only check before any failure was written (sent
+    in parallel): only five are answered "wrong password", the rest are throttled, whichever
+    order their writes take."""
+    from portal.db import write_transaction
+    from portal.services import accounts
+
+    throttle = accounts.Throttle(window=timedelta(minutes=15), per_account=5, per_ip=20)
+    with app.app_context(), app.test_request_context():
+        checks = [accounts.check_login("partner", f"guess {n}", ATTACKER, throttle)
+                  for n in range(7)]
+        assert all(check is not None and not check.password_ok for check in checks)
+        results = []
+        for check in checks:
+            with write_transaction():
+                results.append(accounts.record_login(check, "partner", ATTACKER, throttle)[0])
+        failures = db.session.scalar(select(func.count(LoginAttempt.id)).where(
+            LoginAttempt.ip == ATTACKER, LoginAttempt.succeeded.is_(False)))
+    assert results == [accounts.LoginResult.BAD_CREDENTIALS] * 5 + [
+        accounts.LoginResult.THROTTLED] * 2
+    assert failures == 5
