@@ -85,9 +85,10 @@ class Defaults:
     # FIRM_COMPLAINTS_EMAIL, MAIL_INBOX_ADDRESS and MAIL_DEFAULT_SENDER are always included.
     FIRM_MAIL_DOMAINS: tuple[str, ...] = ()
     # Rendered pages kept per viewer until the data changes (portal/web/page_cache.py);
-    # 0 turns the cache off.
+    # 0 turns the cache off. The age only bounds how long an entry nobody asks for stays in
+    # memory: the keys already say which data and which minute an entry is good for.
     PAGE_CACHE_SIZE = 256
-    PAGE_CACHE_SECONDS = 60
+    PAGE_CACHE_SECONDS = 600
     NOTICE_DIR: str | None = None  # stored notice PDFs; None = <instance>/notices
     # the demo clock's offset (`flask demo clock`); None = <instance>/clock_offset
     CLOCK_OFFSET_FILE: str | None = None
