@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 audit_cli = AppGroup("audit", help="The audit trail.")
 translate_cli = AppGroup("translate", help="Translation catalogues (pybabel).")
+# Every catalogue wrapped alike, so that an update shows only the strings that changed.
+PO_WIDTH = 100
 
 
 def _expected_heads(values: tuple[str, ...]) -> list[tuple[int, str]]:
@@ -85,9 +87,10 @@ def translate_update() -> None:
     """Extract strings into messages.pot and merge them into every catalogue."""
     _pybabel("extract", "-F", "translations/babel.cfg", "-k", "_l", "-k", "lazy_gettext",
              "-k", "lazy_pgettext:1c,2",
-             "--no-location", "--sort-output", "-o", "translations/messages.pot", ".")
+             "--no-location", "--sort-output", "-w", str(PO_WIDTH),
+             "-o", "translations/messages.pot", ".")
     _pybabel("update", "-i", "translations/messages.pot", "-d", "translations",
-             "--no-fuzzy-matching")
+             "--no-fuzzy-matching", "-w", str(PO_WIDTH))
     fill_english_catalogue(ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po")
 
 
@@ -106,7 +109,7 @@ def fill_english_catalogue(path: Path) -> None:
         elif not message.string:
             message.string = message.id
     with open(path, "wb") as handle:
-        write_po(handle, catalogue, width=100, omit_header=False)
+        write_po(handle, catalogue, width=PO_WIDTH, omit_header=False)
 
 
 @translate_cli.command("compile")
