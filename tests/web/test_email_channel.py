@@ -104,6 +104,28 @@ def test_a_worker_killed_between_storing_and_moving_loses_and_doubles_nothing(
     assert imap_mailbox.count("INBOX") == 0 and imap_mailbox.count("Processed") == 1
 
 
+def test_a_move_cut_off_after_its_copy_leaves_one_copy_in_processed(app, imap_mailbox,
+                                                                      monkeypatch):
+    """A server's MOVE may be a copy and an expunge; a dropped connection can separate them."""
+    imap_mailbox.deliver(email(message_id="<cut-off@client.example>"))
+    imap_mailbox.deliver(email(message_id="<cut-off@client.example>", subject="再发一次"))
+    real_move = imap.MailBox.move
+
+    def copied_then_killed(box, uid, folder, *_args, **_kwargs):
+        box.copy(uid, folder)
+        raise Killed
+
+    monkeypatch.setattr(imap.MailBox, "move", copied_then_killed)
+    with pytest.raises(Killed):
+        fetch(app)
+    assert imap_mailbox.count("INBOX") == 2 and imap_mailbox.count("Processed") == 1
+    monkeypatch.setattr(imap.MailBox, "move", real_move)
+    assert fetch(app) == 0
+    assert len(email_drafts(app)) == 1
+    # the copy is not made twice; the twin with the same Message-ID is kept, as it differs
+    assert imap_mailbox.count("INBOX") == 0 and imap_mailbox.count("Processed") == 2
+
+
 def test_a_connection_dropped_mid_fetch_leaves_the_message_for_the_next_pass(
         app, imap_mailbox, monkeypatch):
     imap_mailbox.deliver(email())

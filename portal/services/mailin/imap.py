@@ -5,7 +5,9 @@ INTERNALDATE, fetches the message (only its header when it is over MAIL_INBOX_MA
 stores it (services/mailin/storing.py commits its draft or correspondence), and only then
 moves it to the processed folder. A worker killed or a connection dropped anywhere in between
 leaves the message in the folder: the next pass finds it stored (by its UID or Message-ID)
-and only moves it, so nothing is lost and nothing is stored twice.
+and only moves it, so nothing is lost and nothing is stored twice. The server's MOVE may be a
+copy and an expunge that a dropped connection separates (RFC 6851 allows it); so a message
+found already stored is first looked for in the processed folder, and only deleted if there.
 
 `watch` repeats passes for `flask mail work`: between them it waits in IDLE where the server
 offers it (re-issued every few seconds, so that a stop request is noticed), else it polls.
@@ -24,12 +26,12 @@ from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 
 from flask import current_app
-from imap_tools import MailBox
+from imap_tools import AND, H, MailBox
 
 from portal import clock
 from portal.db import db
 from portal.services.mailin.parse import message_ids
-from portal.services.mailin.storing import Fetched, is_stored, store
+from portal.services.mailin.storing import Fetched, is_stored, store, stored_from_here
 
 log = logging.getLogger("portal.mailin")
 
@@ -119,15 +121,33 @@ def take_one(box: MailBox, config: Settings, uidvalidity: int, uid: str) -> bool
     place = Fetched(mailbox=config.mailbox, folder=config.folder, uidvalidity=uidvalidity,
                     uid=int(uid), received_at=received, size=size, raw=header,
                     truncated=size > config.max_bytes)
+    message_id = _message_id(header)
     stored = None
-    if not is_stored(place, _message_id(header)):
+    again = is_stored(place, message_id)
+    if not again:
         db.session.rollback()  # no transaction stays open while the message downloads
         if not place.truncated:
             place = replace(place, raw=_literal(_fetch_data(box, uid, "(BODY.PEEK[])")))
         stored = store(place)
+    copied = again and message_id and stored_from_here(place)
     db.session.rollback()
-    box.move(uid, config.processed)
+    if copied and _processed_holds(box, config, message_id, (size, received)):
+        box.delete(uid)  # an earlier pass's move copied it and was cut off before the expunge
+    else:
+        box.move(uid, config.processed)
     return stored is not None
+
+
+def _processed_holds(box: MailBox, config: Settings, message_id: str,
+                     meta: tuple[int, datetime]) -> bool:
+    """Whether the processed folder has this message: its Message-ID, size and arrival time
+    (a copy keeps the arrival time, RFC 3501 6.4.7; a resent twin has its own)."""
+    box.folder.set(config.processed)
+    try:
+        return any(_meta(box, uid) == meta
+                   for uid in box.uids(AND(header=H("Message-ID", message_id))))
+    finally:
+        box.folder.set(config.folder)
 
 
 def run_pass(box: MailBox, config: Settings, stop: threading.Event | None = None) -> int:

@@ -71,12 +71,21 @@ class _AlreadyStored(Exception):
     """Found inside the write: roll back (which deletes the files stored for nothing)."""
 
 
+def _place(fetched: Fetched):
+    return ((InboundMail.mailbox == fetched.mailbox) & (InboundMail.folder == fetched.folder)
+            & (InboundMail.uidvalidity == fetched.uidvalidity) & (InboundMail.uid == fetched.uid))
+
+
 def is_stored(fetched: Fetched, message_id: str | None) -> bool:
     """Whether this message is already on file (a read)."""
-    place = ((InboundMail.mailbox == fetched.mailbox) & (InboundMail.folder == fetched.folder)
-             & (InboundMail.uidvalidity == fetched.uidvalidity) & (InboundMail.uid == fetched.uid))
+    place = _place(fetched)
     condition = or_(place, InboundMail.message_id == message_id) if message_id else place
     return db.session.scalar(select(InboundMail.id).where(condition).limit(1)) is not None
+
+
+def stored_from_here(fetched: Fetched) -> bool:
+    """Whether this very message (this UID of this folder) was stored, not only its twin."""
+    return db.session.scalar(select(InboundMail.id).where(_place(fetched)).limit(1)) is not None
 
 
 def _receive_attachments(parsed: ParsedMessage, files: _Files) -> None:
