@@ -129,6 +129,12 @@ def begin_write(session: Session | None = None) -> None:
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise ReadTransactionWrite("changes were made before begin_write()")
+        if session.get_bind().dialect.name != "sqlite":
+            # PostgreSQL's transactions are not read or write: each statement of this one sees
+            # what is committed when it starts. Ending it would be one more round trip.
+            session.expire_all()
+            session.connection().execution_options(**{WRITE_OPTION: True})
+            return
         session.commit()
     session.connection(execution_options={WRITE_OPTION: True})
 

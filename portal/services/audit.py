@@ -67,12 +67,22 @@ _NEXT_ID = text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))")
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id')) "
                  "FROM generate_series(1, :count)")
 _HEAD = select(_TABLE.c.id, _TABLE.c.hash, _TABLE.c.scheme).order_by(_TABLE.c.id.desc()).limit(1)
+# The head and the next id in one round trip (PostgreSQL, under the chain's lock).
+_HEAD_AND_NEXT_ID = text(
+    "SELECT head.id, head.hash, head.scheme, "
+    "nextval(pg_get_serial_sequence('audit_event', 'id')) "
+    "FROM (SELECT 1) AS one LEFT JOIN "
+    "(SELECT id, hash, scheme FROM audit_event ORDER BY id DESC LIMIT 1) AS head ON true")
 _INSERT = _TABLE.insert()
 
 
-def _head() -> tuple[int, str, str] | None:
+def _head() -> tuple[tuple[int, str, str] | None, int | None]:
+    """The newest row (id, hash, scheme), and on PostgreSQL the next id, drawn with it."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.execute(_HEAD_AND_NEXT_ID).one()
+        return ((row[0], row[1], row[2]) if row[0] is not None else None), row[3]
     row = db.session.execute(_HEAD).first()
-    return (row[0], row[1], row[2]) if row else None
+    return ((row[0], row[1], row[2]) if row else None), None
 
 
 def _next_id(head_id: int | None) -> int:
@@ -105,9 +115,9 @@ def record(
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else obj.id
     key = chain_key()
-    prev_hash, head_id = _keyed_head(key)
+    prev_hash, head_id, drawn_id = _keyed_head(key)
     return _append(
-        key, prev_hash, head_id,
+        key, prev_hash, head_id, drawn_id,
         action=action,
         actor_id=actor.id if actor else actor_id,
         actor_label=actor_label or (actor.username or actor.name if actor else None),
@@ -118,17 +128,19 @@ def record(
     )
 
 
-def _keyed_head(key: bytes) -> tuple[str, int | None]:
-    """Lock the chain; the (hash, id) to append after. While the newest row is unkeyed (or
-    there is none), the `audit.rekeyed` event that starts the keyed segment is appended first."""
+def _keyed_head(key: bytes) -> tuple[str, int | None, int | None]:
+    """Lock the chain; the (hash, id) to append after, and on PostgreSQL an id drawn for the
+    next row. While the newest row is unkeyed (or there is none), the `audit.rekeyed` event
+    that starts the keyed segment is appended first."""
     lock_chain()
-    head = _head()
+    head, drawn_id = _head()
     prev_hash, head_id = (head[1], head[0]) if head else (GENESIS, None)
     if head is None or head[2] != HashScheme.HMAC_SHA256:
-        rekeyed = _append(key, prev_hash, head_id, action=REKEYED, actor_label=SYSTEM_LABEL,
+        rekeyed = _append(key, prev_hash, head_id, drawn_id, action=REKEYED,
+                          actor_label=SYSTEM_LABEL,
                           details={"key_id": key_id(key), "unkeyed_head": head_id})
-        prev_hash, head_id = rekeyed.hash, rekeyed.id
-    return prev_hash, head_id
+        prev_hash, head_id, drawn_id = rekeyed.hash, rekeyed.id, None
+    return prev_hash, head_id, drawn_id
 
 
 def record_many(events: Sequence[Mapping[str, Any]], *, batch: int = 5000) -> None:
@@ -143,7 +155,7 @@ def record_many(events: Sequence[Mapping[str, Any]], *, batch: int = 5000) -> No
     if not events:
         return
     key = chain_key()
-    prev_hash, head_id = _keyed_head(key)
+    prev_hash, head_id, _drawn = _keyed_head(key)  # a drawn id unused is a gap, as a rollback's
     rows = []
     for event_id, event in zip(_next_ids(head_id, len(events)), events, strict=True):
         object_id = event.get("object_id")
@@ -168,11 +180,12 @@ def _next_ids(head_id: int | None, count: int) -> list[int]:
     return list(range((head_id or 0) + 1, (head_id or 0) + 1 + count))
 
 
-def _append(key: bytes, prev_hash: str, head_id: int | None, **fields) -> AuditEvent:
+def _append(key: bytes, prev_hash: str, head_id: int | None, drawn_id: int | None,
+            **fields) -> AuditEvent:
     """One INSERT of the finished row (a Core statement: a page view's audit row is the whole
     of its write transaction, so the ORM's unit of work would be most of its cost). The event
     returned is not attached to the session."""
-    event = AuditEvent(id=_next_id(head_id), at=clock.now(), prev_hash=prev_hash,
+    event = AuditEvent(id=drawn_id or _next_id(head_id), at=clock.now(), prev_hash=prev_hash,
                        scheme=HashScheme.HMAC_SHA256.value, **fields)
     event.details = event.details or {}
     event.hash = event.compute_hash(key)
