@@ -1,6 +1,9 @@
 """Models, one module per aggregate; imported here so Alembic sees every table."""
 
-from portal.models import search_index  # noqa: F401 - creates the narratives' index
+from portal.models import (  # noqa: F401 - each creates database objects with its table
+    audit_head,
+    search_index,
+)
 from portal.models.access_request import AccessRequest, AccessRequestKind, AccessRequestStatus
 from portal.models.analytics import ComplaintFact
 from portal.models.audit import AuditEvent

@@ -26,6 +26,7 @@ from sqlalchemy import select, text
 from portal import clock
 from portal.db import db, in_write_transaction
 from portal.models.audit import GENESIS, AuditEvent, HashScheme, canonical, link_hash
+from portal.models.audit_head import CHAIN_LOCK_ID, HEAD_AND_NEXT_ID
 from portal.models.user import User
 from portal.services import audit_checkpoints as checkpoints
 
@@ -45,7 +46,7 @@ def key_id(key: bytes) -> str:
     return hmac.new(key, b"redress audit key id", hashlib.sha256).hexdigest()[:16]
 
 
-_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(727001)")
+_CHAIN_LOCK = text(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_ID})")
 
 
 def lock_chain() -> None:
@@ -67,21 +68,16 @@ _NEXT_ID = text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id'))")
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id')) "
                  "FROM generate_series(1, :count)")
 _HEAD = select(_TABLE.c.id, _TABLE.c.hash, _TABLE.c.scheme).order_by(_TABLE.c.id.desc()).limit(1)
-# The head and the next id in one round trip (PostgreSQL, under the chain's lock).
-_HEAD_AND_NEXT_ID = text(
-    "SELECT head.id, head.hash, head.scheme, "
-    "nextval(pg_get_serial_sequence('audit_event', 'id')) "
-    "FROM (SELECT 1) AS one LEFT JOIN "
-    "(SELECT id, hash, scheme FROM audit_event ORDER BY id DESC LIMIT 1) AS head ON true")
 _INSERT = _TABLE.insert()
 
 
-def _head() -> tuple[tuple[int, str, str] | None, int | None]:
-    """The newest row (id, hash, scheme), and on PostgreSQL the next id, drawn with it."""
+def _locked_head() -> tuple[tuple[int, str, str] | None, int | None]:
+    """Lock the chain; the newest row (id, hash, scheme), and on PostgreSQL the next id. There
+    the three are one round trip (portal/models/audit_head.py)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        row = db.session.execute(_HEAD_AND_NEXT_ID).one()
+        row = db.session.execute(HEAD_AND_NEXT_ID).one()
         return ((row[0], row[1], row[2]) if row[0] is not None else None), row[3]
-    row = db.session.execute(_HEAD).first()
+    row = db.session.execute(_HEAD).first()  # SQLite: the write transaction is the lock
     return ((row[0], row[1], row[2]) if row else None), None
 
 
@@ -132,8 +128,7 @@ def _keyed_head(key: bytes) -> tuple[str, int | None, int | None]:
     """Lock the chain; the (hash, id) to append after, and on PostgreSQL an id drawn for the
     next row. While the newest row is unkeyed (or there is none), the `audit.rekeyed` event
     that starts the keyed segment is appended first."""
-    lock_chain()
-    head, drawn_id = _head()
+    head, drawn_id = _locked_head()
     prev_hash, head_id = (head[1], head[0]) if head else (GENESIS, None)
     if head is None or head[2] != HashScheme.HMAC_SHA256:
         rekeyed = _append(key, prev_hash, head_id, drawn_id, action=REKEYED,

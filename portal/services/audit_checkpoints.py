@@ -12,6 +12,7 @@ is logged, never raised: the user's action has already been saved.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -59,6 +60,7 @@ class Checkpoint:
                           separators=(",", ":")) + "\n"
 
 
+@functools.cache
 def database_id(url: URL) -> str:
     """Names the database (not its password) so that each one has its own file."""
     return hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
