@@ -1,7 +1,7 @@
 """Models, one module per aggregate; imported here so Alembic sees every table."""
 
 from portal.models import (  # noqa: F401 - each creates database objects with its table
-    audit_head,
+    audit_head_function,
     search_index,
 )
 from portal.models.access_request import AccessRequest, AccessRequestKind, AccessRequestStatus

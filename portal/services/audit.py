@@ -26,7 +26,7 @@ from sqlalchemy import select, text
 from portal import clock
 from portal.db import db, in_write_transaction
 from portal.models.audit import GENESIS, AuditEvent, HashScheme, canonical, link_hash
-from portal.models.audit_head import CHAIN_LOCK_ID, HEAD_AND_NEXT_ID
+from portal.models.audit_head_function import CHAIN_LOCK_ID, HEAD_AND_NEXT_ID
 from portal.models.user import User
 from portal.services import audit_checkpoints as checkpoints
 
@@ -73,7 +73,7 @@ _INSERT = _TABLE.insert()
 
 def _locked_head() -> tuple[tuple[int, str, str] | None, int | None]:
     """Lock the chain; the newest row (id, hash, scheme), and on PostgreSQL the next id. There
-    the three are one round trip (portal/models/audit_head.py)."""
+    the three are one round trip (portal/models/audit_head_function.py)."""
     if db.session.get_bind().dialect.name == "postgresql":
         row = db.session.execute(HEAD_AND_NEXT_ID).one()
         return ((row[0], row[1], row[2]) if row[0] is not None else None), row[3]

@@ -7,7 +7,7 @@ Create Date: 2026-12-03 14:40:00
 """
 from alembic import op
 
-from portal.models import audit_head
+from portal.models import audit_head_function
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e9d1f2b4'
@@ -17,8 +17,8 @@ depends_on = None
 
 
 def upgrade():
-    audit_head.install(op.get_bind())
+    audit_head_function.install(op.get_bind())
 
 
 def downgrade():
-    audit_head.uninstall(op.get_bind())
+    audit_head_function.uninstall(op.get_bind())

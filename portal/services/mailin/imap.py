@@ -31,7 +31,7 @@ from imap_tools import AND, H, MailBox
 from portal import clock
 from portal.db import db
 from portal.services.mailin.parse import message_ids
-from portal.services.mailin.storing import Fetched, is_stored, store, stored_from_here
+from portal.services.mailin.storing import Fetched, store, stored_as
 
 log = logging.getLogger("portal.mailin")
 
@@ -123,15 +123,15 @@ def take_one(box: MailBox, config: Settings, uidvalidity: int, uid: str) -> bool
                     truncated=size > config.max_bytes)
     message_id = _message_id(header)
     stored = None
-    again = is_stored(place, message_id)
-    if not again:
+    already = stored_as(place, message_id)
+    if already is None:
         db.session.rollback()  # no transaction stays open while the message downloads
         if not place.truncated:
             place = replace(place, raw=_literal(_fetch_data(box, uid, "(BODY.PEEK[])")))
         stored = store(place)
-    copied = again and message_id and stored_from_here(place)
     db.session.rollback()
-    if copied and _processed_holds(box, config, message_id, (size, received)):
+    if (already == "here" and message_id
+            and _processed_holds(box, config, message_id, (size, received))):
         box.delete(uid)  # an earlier pass's move copied it and was cut off before the expunge
     else:
         box.move(uid, config.processed)

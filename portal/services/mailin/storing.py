@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock
@@ -71,21 +71,20 @@ class _AlreadyStored(Exception):
     """Found inside the write: roll back (which deletes the files stored for nothing)."""
 
 
-def _place(fetched: Fetched):
-    return ((InboundMail.mailbox == fetched.mailbox) & (InboundMail.folder == fetched.folder)
-            & (InboundMail.uidvalidity == fetched.uidvalidity) & (InboundMail.uid == fetched.uid))
+def stored_as(fetched: Fetched, message_id: str | None) -> str | None:
+    """How this message is already on file (a read): "here" when this very message (this UID of
+    this folder) was stored, "twin" when only another with its Message-ID was, else None."""
+    place = ((InboundMail.mailbox == fetched.mailbox) & (InboundMail.folder == fetched.folder)
+             & (InboundMail.uidvalidity == fetched.uidvalidity) & (InboundMail.uid == fetched.uid))
+    condition = or_(place, InboundMail.message_id == message_id) if message_id else place
+    here = case((place, 1), else_=0)
+    found = db.session.scalar(select(here).where(condition).order_by(here.desc()).limit(1))
+    return None if found is None else "here" if found else "twin"
 
 
 def is_stored(fetched: Fetched, message_id: str | None) -> bool:
     """Whether this message is already on file (a read)."""
-    place = _place(fetched)
-    condition = or_(place, InboundMail.message_id == message_id) if message_id else place
-    return db.session.scalar(select(InboundMail.id).where(condition).limit(1)) is not None
-
-
-def stored_from_here(fetched: Fetched) -> bool:
-    """Whether this very message (this UID of this folder) was stored, not only its twin."""
-    return db.session.scalar(select(InboundMail.id).where(_place(fetched)).limit(1)) is not None
+    return stored_as(fetched, message_id) is not None
 
 
 def _receive_attachments(parsed: ParsedMessage, files: _Files) -> None:

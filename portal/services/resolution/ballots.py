@@ -425,9 +425,8 @@ def for_member(user: User, limit: int = 10) -> list[MemberBallot]:
     mine = (select(func.count(Vote.id))
             .where(Vote.ballot_id == Ballot.id, Vote.user_id == user.id).scalar_subquery())
     of_ballot = Complaint.id == Ballot.complaint_id
-    # OFFSET 0 keeps PostgreSQL from making the EXISTS a join: as a join it judged every
-    # complaint's visibility (140 ms at 100,000) to keep ten ballots; as a check per ballot
-    # it reads ten complaints by id.
+    # OFFSET 0 keeps PostgreSQL from making the EXISTS a join that judged every complaint's
+    # visibility (140 ms at 100,000) to keep ten ballots (docs/architecture.md, measured facts).
     visible = select(Complaint.id).where(of_ballot, Complaint.visible_to(user)).offset(0).exists()
     mine_to_see = (
         select(Ballot.id, select(Complaint.reference).where(of_ballot).scalar_subquery()
