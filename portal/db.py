@@ -146,6 +146,27 @@ def in_write_transaction(session: Session | None = None) -> bool:
     return _is_write(session.connection())
 
 
+_CONNECTED = "redress_holds_connection"
+
+
+@event.listens_for(Session, "after_begin")
+def _note_connection(session: Session, _transaction, _connection) -> None:
+    session.info[_CONNECTED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTED, None)
+
+
+def holds_connection(session: Session | None = None) -> bool:
+    """Whether the session's transaction has begun on the database. `in_transaction()` says
+    yes as soon as an object is added, before any statement: a user restored from the cache
+    (portal/auth_session.py) is added so, and that costs the database nothing."""
+    return bool((session or db.session()).info.get(_CONNECTED))
+
+
 @contextmanager
 def write_transaction(session: Session | None = None) -> Iterator[None]:
     """begin_write(), then commit when the block succeeds and roll back when it raises."""
@@ -206,12 +227,27 @@ def _move_data_version(session: Session) -> None:
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _forget_changes(connection) -> None:
-    connection.info.pop(_CHANGED, None)
+    if not connection.invalidated:  # a connection lost has no info left to forget
+        connection.info.pop(_CHANGED, None)
+
+
+_DATA_VERSION = text("SELECT n FROM data_version WHERE id = 1")
 
 
 def data_version() -> int:
-    """The counter as this transaction sees it (0 before the first change)."""
-    return db.session.execute(text("SELECT n FROM data_version WHERE id = 1")).scalar() or 0
+    """The counter as this transaction sees it (0 before the first change).
+
+    On PostgreSQL, while the session has no transaction yet, it is read in autocommit on a
+    connection of its own: a request answered from the page cache then costs one round trip,
+    not four (BEGIN, the user, this, ROLLBACK; the user comes from the cache too, see
+    portal/auth_session.py). Under READ COMMITTED each statement sees what was committed when it
+    began, so the first statement of a transaction would have seen the same or older data.
+    """
+    session = db.session()
+    if not holds_connection(session) and session.get_bind().dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.execute(_DATA_VERSION).scalar() or 0
+    return session.execute(_DATA_VERSION).scalar() or 0
 
 
 # --- files written inside a transaction -------------------------------------------------------

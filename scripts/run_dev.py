@@ -134,7 +134,7 @@ def _commands(port: int, workers: int, sink: int | None = None,
     commands = {
         "web": [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                 "--access-logfile", "-", "--access-logformat", '%(h)s "%(r)s" %(s)s %(M)sms',
-                "wsgi:app"],
+                "--no-control-socket", "wsgi:app"],
         "outbox": [str(BIN / "flask"), "outbox", "work", "--interval", "2"],
         "mailsink": [str(BIN / "flask"), "mailsink", "serve", "--port", str(sink),
                      "--dir", SINK_DIR],

@@ -82,7 +82,7 @@ def commands(bind: str, worker_count: int, mail: bool) -> dict[str, list[str]]:
     flask = str(BIN / "flask")
     found = {
         "web": [str(BIN / "gunicorn"), "--workers", str(worker_count), "--bind", bind,
-                "--access-logfile", "-", "wsgi:app"],
+                "--access-logfile", "-", "--no-control-socket", "wsgi:app"],
         "outbox": [flask, "outbox", "work"],
     }
     if mail:

@@ -149,7 +149,8 @@ class Processes:
     def _launch_web(self, name: str) -> str:
         port = free_port()
         self.start(name, [str(BIN / "gunicorn"), "--workers", "1",
-                          "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "3", "wsgi:app"])
+                          "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "3",
+                          "--no-control-socket", "wsgi:app"])
         return f"http://127.0.0.1:{port}"
 
     def _answers(self, name: str, url: str, timeout: float) -> bool:

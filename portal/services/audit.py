@@ -90,7 +90,19 @@ def _next_id(head_id: int | None) -> int:
     return (head_id or 0) + 1
 
 
-def record(
+def record(action: str, **arguments: Any) -> AuditEvent:
+    """Append one event in the caller's write transaction; `event_fields` names the arguments.
+
+    Details hold ids and codes only, never personal data (names, addresses, narrative): the
+    record holds those, so that it can be anonymised later without breaking the chain.
+    """
+    fields = event_fields(action, **arguments)
+    key = chain_key()
+    prev_hash, head_id, drawn_id = _keyed_head(key)
+    return _append(key, prev_hash, head_id, drawn_id, **fields)
+
+
+def event_fields(
     action: str,
     *,
     actor: User | None = None,
@@ -100,28 +112,21 @@ def record(
     details: dict | None = None,
     actor_label: str | None = None,
     actor_id: int | None = None,
-) -> AuditEvent:
-    """Append one event. `obj` may be any model with an `id`; its table name is the type.
-    `actor_id` and `actor_label` stand for `actor` where it is expired and need not reload.
-
-    Details hold ids and codes only, never personal data (names, addresses, narrative): the
-    record holds those, so that it can be anonymised later without breaking the chain.
-    """
+) -> dict[str, Any]:
+    """An event's columns. `obj` may be any model with an `id`; its table name is the type.
+    `actor_id` and `actor_label` stand for `actor` where it is expired and need not reload."""
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else obj.id
-    key = chain_key()
-    prev_hash, head_id, drawn_id = _keyed_head(key)
-    return _append(
-        key, prev_hash, head_id, drawn_id,
-        action=action,
-        actor_id=actor.id if actor else actor_id,
-        actor_label=actor_label or (actor.username or actor.name if actor else None),
-        object_type=object_type,
-        object_id=str(object_id) if object_id is not None else None,
-        ip=g.get("client_ip") if has_app_context() else None,
-        details=details or {},
-    )
+    return {
+        "action": action,
+        "actor_id": actor.id if actor else actor_id,
+        "actor_label": actor_label or (actor.username or actor.name if actor else None),
+        "object_type": object_type,
+        "object_id": str(object_id) if object_id is not None else None,
+        "ip": g.get("client_ip") if has_app_context() else None,
+        "details": details or {},
+    }
 
 
 def _keyed_head(key: bytes) -> tuple[str, int | None, int | None]:
@@ -180,14 +185,23 @@ def _append(key: bytes, prev_hash: str, head_id: int | None, drawn_id: int | Non
     """One INSERT of the finished row (a Core statement: a page view's audit row is the whole
     of its write transaction, so the ORM's unit of work would be most of its cost). The event
     returned is not attached to the session."""
-    event = AuditEvent(id=drawn_id or _next_id(head_id), at=clock.now(), prev_hash=prev_hash,
+    event = finished_event(key, prev_hash, drawn_id or _next_id(head_id), **fields)
+    db.session.execute(_INSERT, row_values(event))
+    checkpoints.note_head(event, key)
+    return event
+
+
+def finished_event(key: bytes, prev_hash: str, event_id: int, **fields) -> AuditEvent:
+    """The row that follows `prev_hash` as `event_id`, with its time and its link."""
+    event = AuditEvent(id=event_id, at=clock.now(), prev_hash=prev_hash,
                        scheme=HashScheme.HMAC_SHA256.value, **fields)
     event.details = event.details or {}
     event.hash = event.compute_hash(key)
-    db.session.execute(_INSERT, {column.name: getattr(event, column.name)
-                                 for column in _TABLE.columns})
-    checkpoints.note_head(event, key)
     return event
+
+
+def row_values(event: AuditEvent) -> dict[str, Any]:
+    return {column.name: getattr(event, column.name) for column in _TABLE.columns}
 
 
 # -- verification (reads only) ----------------------------------------------------------------

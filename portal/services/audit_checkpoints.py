@@ -81,10 +81,19 @@ def current_file() -> tuple[Path, str]:
 
 def note_head(event: AuditEvent, key: bytes) -> None:
     """Remember the transaction's newest event; its checkpoint is written after the commit."""
+    db.session.info[_PENDING] = _checkpoint_of(event, key)
+
+
+def write_head(event: AuditEvent, key: bytes) -> None:
+    """The checkpoint of an event committed outside the session (services/audit_alone.py)."""
+    _write(*_checkpoint_of(event, key))
+
+
+def _checkpoint_of(event: AuditEvent, key: bytes) -> tuple[Path, str]:
     path, database = current_file()
     checkpoint = Checkpoint(event.id, event.hash, event.at.isoformat(timespec="microseconds"),
                             database).signed(key)
-    db.session.info[_PENDING] = (path, checkpoint.line())
+    return path, checkpoint.line()
 
 
 def append(path: Path, line: str) -> None:
@@ -102,7 +111,10 @@ def _write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending is None:
         return
-    path, line = pending
+    _write(*pending)
+
+
+def _write(path: Path, line: str) -> None:
     try:
         append(path, line)
     except Exception:  # noqa: BLE001 - the action is committed; a lost checkpoint only weakens verify

@@ -55,7 +55,8 @@ from portal.request_bodies import (
     shows_oversize_body,
 )
 from portal.security import csrf_failed, public, shows_csrf_failure
-from portal.services import audit, notices, public_intake
+from portal.services import notices, public_intake
+from portal.services.audit_alone import record_alone
 from portal.services.followup import survey
 from portal.services.intake.errors import ConflictError, IntakeError
 from portal.services.resolution import answers, client_link, lost_link
@@ -182,9 +183,8 @@ def unavailable(status: ClientLinkStatus) -> Response:
 
 def _viewed(complaint_id: int, details: dict) -> None:
     """The audit row of a view, in its own short write after the page was rendered."""
-    with write_transaction():
-        audit.record("complaint.viewed", actor_label="client", object_type="complaint",
-                     object_id=complaint_id, details=details)
+    record_alone("complaint.viewed", actor_label="client", object_type="complaint",
+                 object_id=complaint_id, details=details)
 
 
 def _checked(token: str) -> tuple[Complaint | None, ClientLinkStatus]:

@@ -13,6 +13,8 @@ names everything it depends on:
 
 `remember_value` keeps small answers the same way (who may see which complaint, by key), keyed
 by the data version and the viewer's id only: they hold no form and no session's token.
+`keep_shared` and `recall_shared` keep plain data that depend on the database alone (the signed-in
+user's row, by session token: portal/auth_session.py), keyed by the data version.
 
 Pages that carry flashed messages are neither served from nor stored in the cache. Each
 process keeps its own cache (`PAGE_CACHE_SIZE` pages, at most `PAGE_CACHE_SECONDS` old);
@@ -108,6 +110,19 @@ def remember(render: Callable[[], Response | str]) -> Response:
 
 
 _MISSING = object()
+
+
+def recall_shared(name: str, argument: object) -> object | None:
+    """What `keep_shared` kept under (name, argument) at this data version, for any viewer."""
+    store: _Store | None = current_app.extensions.get(_EXTENSION)
+    return None if store is None else store.get(("shared", _data_version(), name, argument))
+
+
+def keep_shared(name: str, argument: object, value: object) -> None:
+    """Keep plain data that depend on the database alone (no viewer), until it changes."""
+    store: _Store | None = current_app.extensions.get(_EXTENSION)
+    if store is not None:
+        store.put(("shared", _data_version(), name, argument), value)
 
 
 def remember_value(name: str, argument: object, compute: Callable[[], object]) -> object:

@@ -12,11 +12,10 @@ from flask import Blueprint, current_app, make_response, render_template, reques
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from portal.db import write_transaction
 from portal.locales import LOCALES, both_first
 from portal.models.complaint import ConfirmationLink
 from portal.security import public
-from portal.services import audit
+from portal.services.audit_alone import record_alone
 from portal.services.intake.confirmation import (
     LinkStatus,
     answer_confirmation_link,
@@ -92,9 +91,8 @@ def confirm(token: str):
         return _unavailable(status, link)
     if request.method == "GET":
         response = _render(link, "readback/confirm.html", form=CorrectionForm(formdata=None))
-        with write_transaction():
-            audit.record("complaint.viewed", obj=link.complaint, actor_label="client",
-                         details={"view": "confirmation_link", "link_id": link.id})
+        record_alone("complaint.viewed", obj=link.complaint, actor_label="client",
+                     details={"view": "confirmation_link", "link_id": link.id})
         return response
     return _answer(link)
 

@@ -9,7 +9,8 @@ up to each size (ten years of complaints in every state, with their audit events
 ballots). At each size, signed in as the demo partner, under gunicorn with 2 sync workers,
 wrk (16 connections, 2 threads) measures the home page, `/complaints` (the first page, a
 Chinese search for a two-character name, a severity filter), one complaint's page, a ballot
-page and `/analytics`, beside a one-line Flask page served the same way in the same run.
+page and `/analytics`, beside a one-line Flask page served the same way in the same run: three
+rounds of every measurement, interleaved, and the median of each figure.
 
 In the same instance, through the test client with the page cache off, it counts each page's
 SQL statements and times a rendering from scratch (median of 5): what a page costs when nothing
@@ -63,6 +64,7 @@ MIN_SHARE, MAX_TAIL, MAX_GROWTH = 0.10, 3.0, 0.20
 CEILING = "one-line page"
 PG_PORT = "54339"
 WORKERS = 2
+ROUNDS = 3  # one 10-second measurement moves by up to 40 % on 2 shared cores; 3 give a median
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Sample:
     """One page at one size: as served (wrk) and from scratch (test client, no page cache)."""
 
     served: Result
+    share: float  # of the one-line page's requests/s
     scratch_ms: float = 0.0
     statements: int = 0
 
@@ -206,14 +209,34 @@ def scratch(app, paths: dict[str, str], repeat: int = 5) -> dict[str, tuple[floa
 
 # --- as served: gunicorn and wrk ----------------------------------------------------------------
 
-def served(bench: Bench, paths: dict[str, str]) -> tuple[Result, dict[str, Result]]:
+def served(bench: Bench, paths: dict[str, str]) -> tuple[Result, dict[str, Result],
+                                                       dict[str, float]]:
+    """The one-line page and each page, measured in ROUNDS interleaved rounds: the one-line
+    page, then every page, again and again. Returned: the median of each figure over the
+    rounds, and each page's share of the one-line page, the median of the rounds' shares (a
+    page and the one-line page it is compared with were measured a minute apart at most)."""
     log = bench.folder / "gunicorn.log"
     with portal_beside_ceiling(WORKERS, bench.env, log, USERNAME, PASSWORD) as (
             portal, ceiling, cookie):
         check_pages(portal.base, cookie, paths)
-        ceiling_result = wrk(ceiling.base + "/", bench.duration)
-        return ceiling_result, {label: wrk(portal.base + path, bench.duration, cookie)
-                                for label, path in paths.items()}
+        rounds = []
+        for _ in range(ROUNDS):
+            ceiling_result = wrk(ceiling.base + "/", bench.duration)
+            rounds.append((ceiling_result, {label: wrk(portal.base + path, bench.duration,
+                                                       cookie)
+                                            for label, path in paths.items()}))
+    pages = {label: median_result([r[label] for _c, r in rounds]) for label in paths}
+    shares = {label: statistics.median(r[label].requests_per_s / c.requests_per_s
+                                       for c, r in rounds) for label in paths}
+    return median_result([c for c, _r in rounds]), pages, shares
+
+
+def median_result(results: list[Result]) -> Result:
+    """Each figure's median over measurements of one page; requests and errors are summed."""
+    return Result(statistics.median(r.requests_per_s for r in results),
+                  statistics.median(r.p50_ms for r in results),
+                  statistics.median(r.p99_ms for r in results),
+                  sum(r.requests for r in results), sum(r.errors for r in results))
 
 
 # --- email --------------------------------------------------------------------------------------
@@ -295,10 +318,10 @@ def run_database(database: str, sizes: list[int], duration: float, emails: int) 
                 run.audit_events[size] = count_audit_events(app)
                 paths = page_paths(app)
                 costs = scratch(app, paths)
-            ceiling, results = served(bench, paths)
+            ceiling, results, shares = served(bench, paths)
             run.ceiling[size] = ceiling
             for label, result in results.items():
-                run.pages[size, label] = Sample(result, *costs[label])
+                run.pages[size, label] = Sample(result, shares[label], *costs[label])
             print("  " + ", ".join(f"{label} {r.requests_per_s:,.0f}/s"
                                    for label, r in results.items()), flush=True)
         if emails:
@@ -328,7 +351,7 @@ def report(run: Run, sizes: list[int], duration: float, every: list[bool]) -> No
             if at != size:
                 continue
             r = sample.served
-            share = r.requests_per_s / ceiling.requests_per_s
+            share = sample.share
             ok = share >= MIN_SHARE and r.tail <= MAX_TAIL and not r.errors
             every.append(ok)
             print(f"| {size:,} | `{label}` | {r.requests_per_s:,.0f} | {share:.3f}× | "
@@ -365,7 +388,8 @@ def machine(duration: float) -> str:
                 Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "?")
     return (f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; "
-            f"gunicorn {WORKERS} sync workers; wrk -t2 -c16, {duration:g} s per measurement.")
+            f"gunicorn {WORKERS} sync workers; wrk -t2 -c16, {duration:g} s per measurement, "
+            f"{ROUNDS} rounds (medians).")
 
 
 def main() -> int:

@@ -39,7 +39,7 @@ class Gunicorn:
         self.base = f"http://127.0.0.1:{self.port}"
         command = [str(GUNICORN), "--workers", str(workers), "--worker-class", "sync",
                    "--bind", f"127.0.0.1:{self.port}", "--timeout", "120",
-                   "--graceful-timeout", "5", "--log-level", "warning", app]
+                   "--graceful-timeout", "5", "--log-level", "warning", "--no-control-socket", app]
         self._log = log.open("ab")
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)

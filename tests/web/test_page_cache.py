@@ -8,6 +8,9 @@ from sqlalchemy import select
 
 from portal.db import data_version, db, write_transaction
 from portal.models import Client, Complaint, State, User
+from portal.models.audit import AuditEvent
+from portal.models.user import Role
+from portal.services import audit
 from tests.web.test_query_counts import _counting as counting
 
 
@@ -108,3 +111,87 @@ def test_a_complaint_that_becomes_hidden_answers_404_at_once(app, partner):
         complaint.respondents.append(
             db.session.scalar(select(User).where(User.username == "partner2")))
     assert partner.get(f"/complaints/{reference}").status_code == 404
+
+
+# --- the signed-in user, kept by data version ----------------------------------------------
+
+
+def _change_user(app, username: str, change) -> None:
+    """As another process would: in a transaction of its own, committed."""
+    with app.app_context(), write_transaction():
+        change(db.session.scalar(select(User).where(User.username == username)))
+
+
+def test_a_page_from_the_cache_costs_one_statement(app, partner):
+    partner.get("/")
+    partner.get("/")
+    with counting(app) as statements:
+        assert partner.get("/").status_code == 200
+    # The user comes from the cache too: the data version has not moved since it was loaded.
+    # (SQLite's BEGIN is a statement here, in-process; PostgreSQL's read needs none.)
+    asked = [statement for statement in statements if statement != "BEGIN"]
+    assert asked == ["SELECT n FROM data_version WHERE id = 1"], statements
+
+
+def test_a_user_deactivated_elsewhere_is_signed_out_at_the_next_request(app, partner):
+    partner.get("/")
+    assert partner.get("/").status_code == 200
+    _change_user(app, "partner2", lambda user: setattr(user, "active", False))
+    response = partner.get("/")
+    assert response.status_code in (302, 303) and "/login" in response.headers["Location"]
+
+
+def test_a_session_ended_elsewhere_is_signed_out_at_the_next_request(app, partner):
+    """Rotating the token (signing out everywhere, a password reset) ends every copy."""
+    assert partner.get("/admin/users").status_code == 200
+    _change_user(app, "partner2", User.rotate_session_token)
+    response = partner.get("/admin/users")
+    assert response.status_code in (302, 303) and "/login" in response.headers["Location"]
+
+
+def test_a_role_taken_away_elsewhere_applies_at_the_next_request(app, partner):
+    assert partner.get("/admin/users").status_code == 200
+    assert partner.get("/admin/users").status_code == 200
+    _change_user(app, "partner2", lambda user: user.set_roles({Role.COMMITTEE}))
+    assert partner.get("/admin/users").status_code == 403
+
+
+def test_what_a_kept_user_does_names_them(app, partner):
+    """Restored without a statement, the user is the session's own object, as if loaded."""
+    reference = _add_registered(app, "甄保存")
+    partner.get("/")
+    partner.get("/")  # the user is kept now
+    page = partner.get(f"/complaints/{reference}")
+    assert page.status_code == 200
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "complaint.viewed")
+            .order_by(AuditEvent.id.desc())).all()
+        assert events[0].actor_label == "partner2"
+
+
+# --- the audit of a view, from a cached page ---------------------------------------------
+
+
+def test_every_view_of_a_cached_case_file_is_audited_and_the_chain_holds(app, partner):
+    """On PostgreSQL the event of a cached page's view is written in two round trips on a
+    connection of its own (services/audit_alone.py): each view still gets its row, chained
+    and checkpointed like every other."""
+    reference = _add_registered(app, "甄审计")
+    with app.app_context():
+        complaint_id = db.session.scalar(
+            select(Complaint.id).where(Complaint.reference == reference))
+    first = partner.get(f"/complaints/{reference}")
+    for _ in range(3):
+        again = partner.get(f"/complaints/{reference}")
+        assert again.status_code == 200 and again.data == first.data  # from the cache
+    with app.app_context():
+        views = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "complaint.viewed",
+                                     AuditEvent.object_id == str(complaint_id))).all()
+        assert len(views) == 4
+        assert {event.details["view"] for event in views} == {"record"}
+        result = audit.verify()
+        assert result.broken is None
+        assert result.head is not None and result.head[0] == max(e.id for e in views)
+        assert result.checkpoint is not None and result.checkpoint.event_id == result.head[0]

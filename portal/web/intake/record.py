@@ -20,8 +20,8 @@ from portal.db import write_transaction
 from portal.models.complaint import EVIDENCE_INTAKE, Complaint
 from portal.request_bodies import body_too_large, shows_oversize_body
 from portal.security import roles, signed_in
-from portal.services import audit
 from portal.services import evidence as evidence_service
+from portal.services.audit_alone import record_alone
 from portal.services.calendar import LOCAL_TZ
 from portal.services.intake.completeness import SECTION_LABELS, completeness
 from portal.services.intake.errors import ConflictError, IntakeError
@@ -72,15 +72,14 @@ def show(key: str):
 
 def record_view(complaint: Complaint | int, view: str) -> None:
     """Opening a record is audited: after the page is rendered in a read transaction, the
-    event gets its own short write transaction."""
+    event gets its own short write transaction (services/audit_alone.py)."""
     user = actor()
     who = {"actor_id": user.id, "actor_label": user.username or user.name}
     complaint_id = complaint if isinstance(complaint, int) else complaint.id
     # The ids are read before the write starts: it expires what the page loaded, and reloading
     # the user and the complaint only to name them would double the cost of a view.
-    with write_transaction():
-        audit.record("complaint.viewed", **who, object_type="complaint",
-                     object_id=complaint_id, details={"view": view})
+    record_alone("complaint.viewed", **who, object_type="complaint", object_id=complaint_id,
+                 details={"view": view})
 
 
 @bp.route("/complaints/<key>/timeline")

@@ -3,7 +3,6 @@ a change elsewhere on the page (the register, the chronology)."""
 
 from __future__ import annotations
 
-from portal.db import write_transaction
 from portal.models.complaint import Complaint
 from portal.models.investigation import InterviewNote, Statement
 from portal.security import signed_in
@@ -66,5 +65,4 @@ def _audit_view(complaint: Complaint, view: str, **ids: int) -> None:
     user = actor()
     who = {"actor_id": user.id, "actor_label": user.username or user.name}
     complaint_id = complaint.id
-    with write_transaction():
-        workspace_service.record_view(**who, complaint_id=complaint_id, view=view, **ids)
+    workspace_service.record_view(**who, complaint_id=complaint_id, view=view, **ids)
