@@ -19,7 +19,9 @@ is cached. At the largest size it then queues --emails acknowledgements and time
 
 Targets (exits 1 when one is missed):
 * each page ≥ 0.10 × the one-line page's requests/s, p99 ≤ 3 × its own median, no errors;
-* as served, each page's time per request grows ≤ 20 % from the smallest to the largest size;
+* as served, each page's time per request grows ≤ 20 % from the smallest to the largest size,
+  counted in one-line pages (its time as a multiple of the one-line page's in the same rounds:
+  the machine's speed drifts over the minutes between the two sizes, the ratio does not);
 * each page issues the same number of SQL statements at every size;
 * every queued email delivered, none twice.
 The from-scratch times are printed beside them, for the record.
@@ -358,21 +360,25 @@ def report(run: Run, sizes: list[int], duration: float, every: list[bool]) -> No
                   f"{r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.tail:.1f} | {r.errors} | "
                   f"{sample.scratch_ms:.0f} ms | {sample.statements} | {verdict(ok)} |")
     small, large = sizes[0], sizes[-1]
-    print(f"\n| page | time per request, {small:,} → {large:,} (as served) | growth | "
-          f"from scratch | SQL statements | target |")
-    print("|---|---|---:|---|---|---|")
+    print(f"\n| page | time per request, {small:,} → {large:,} (as served) | in one-line "
+          f"pages | growth | from scratch | SQL statements | target |")
+    print("|---|---|---|---:|---|---|---|")
     for (at, label), sample in run.pages.items():
         if at != small:
             continue
         big = run.pages[large, label]
         before, after = 1000 / sample.served.requests_per_s, 1000 / big.served.requests_per_s
-        growth = after / before - 1
+        # In one-line pages: the time of one request as a multiple of the one-line page's, in
+        # the same rounds. The machine's speed drifts between sizes (minutes apart); this
+        # ratio does not, so the growth is the page's own.
+        growth = sample.share / big.share - 1
         same_count = sample.statements == big.statements
         ok = growth <= MAX_GROWTH and same_count
         every.append(ok)
-        print(f"| `{label}` | {before:.2f} → {after:.2f} ms | {growth:+.0%} | "
-              f"{sample.scratch_ms:.0f} → {big.scratch_ms:.0f} ms | "
-              f"{sample.statements} → {big.statements} | {verdict(ok)} |")
+        print(f"| `{label}` | {before:.2f} → {after:.2f} ms | {1 / sample.share:.1f} → "
+              f"{1 / big.share:.1f} | {growth:+.0%} | {sample.scratch_ms:.0f} → "
+              f"{big.scratch_ms:.0f} ms | {sample.statements} → {big.statements} | "
+              f"{verdict(ok)} |")
     if run.mail:
         queued, delivered, seconds = run.mail
         ok = queued > 0 and delivered == queued
@@ -404,14 +410,14 @@ def main() -> int:
     require_wrk()
     sizes = [int(s) for s in args.sizes.split(",")]
     started = time.monotonic()
-    runs = [run_database(name, sizes, args.duration, args.emails)
-            for name in args.databases.split(",")]
-    print("\n" + machine(args.duration))
+    print(machine(args.duration))
     every: list[bool] = []
-    for run in runs:
-        report(run, sizes, args.duration, every)
+    for name in args.databases.split(","):  # each database's figures as soon as it is done
+        report(run_database(name, sizes, args.duration, args.emails), sizes, args.duration,
+               every)
     print(f"\nTargets: each page ≥ {MIN_SHARE:.2f}× the one-line page's requests/s with p99 ≤ "
-          f"{MAX_TAIL:g}× its median and no errors; time per request as served grows ≤ "
+          f"{MAX_TAIL:g}× its median and no errors; time per request as served, in one-line "
+          f"pages, grows ≤ "
           f"{MAX_GROWTH:.0%} from {sizes[0]:,} to {sizes[-1]:,} complaints with the same number "
           f"of SQL statements; every email delivered once.")
     print(f"Result: {sum(every)} of {len(every)} targets met "
