@@ -122,7 +122,7 @@ def _change_user(app, username: str, change) -> None:
         change(db.session.scalar(select(User).where(User.username == username)))
 
 
-def test_a_page_from_the_cache_costs_one_statement(app, partner):
+def test_a_page_from_the_cache_costs_one_statement(app, partner, clock):
     partner.get("/")
     partner.get("/")
     with counting(app) as statements:
@@ -173,14 +173,16 @@ def test_what_a_kept_user_does_names_them(app, partner):
 # --- the audit of a view, from a cached page ---------------------------------------------
 
 
-def test_every_view_of_a_cached_case_file_is_audited_and_the_chain_holds(app, partner):
+def test_every_view_of_a_cached_case_file_is_audited_and_the_chain_holds(app, partner, clock):
     """On PostgreSQL the event of a cached page's view is written in two round trips on a
     connection of its own (services/audit_alone.py): each view still gets its row, chained
-    and checkpointed like every other."""
+    and checkpointed like every other. (The clock is frozen: a page is rendered again when
+    the minute turns.)"""
     reference = _add_registered(app, "甄审计")
     with app.app_context():
         complaint_id = db.session.scalar(
             select(Complaint.id).where(Complaint.reference == reference))
+    partner.get("/")  # the session's first page creates its CSRF secret: never cached
     first = partner.get(f"/complaints/{reference}")
     for _ in range(3):
         again = partner.get(f"/complaints/{reference}")
