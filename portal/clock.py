@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,16 +34,58 @@ _file_checked = float("-inf")  # time.monotonic() of the last look at the file
 RECHECK_SECONDS = 1.0  # now() runs many times a request: one stat a second is enough
 
 
+@dataclass
+class Reads:
+    """What code watched by `watching` read of the clock."""
+
+    time: bool = False  # now(): the result may change from one minute to the next
+    date: bool = False  # today() only: it may change at midnight
+
+
+_watch: ContextVar[Reads | None] = ContextVar("clock_reads", default=None)
+
+
+@contextmanager
+def watching() -> Iterator[Reads]:
+    """Note what the code inside reads of the clock (the page cache keeps a page that read only
+    the date for the day: portal/web/page_cache.py)."""
+    reads = Reads()
+    token = _watch.set(reads)
+    try:
+        yield reads
+    finally:
+        _watch.reset(token)
+
+
+def note(reads: Reads) -> None:
+    """Count `reads` (made earlier, by code whose answer was kept) as made now by the code
+    being watched."""
+    watched = _watch.get()
+    if watched is not None:
+        watched.time |= reads.time
+        watched.date |= reads.date
+
+
 def now() -> datetime:
     """The current time, timezone-aware UTC."""
-    if _fixed is not None:
-        return _fixed
-    return datetime.now(UTC) + _offset + _file_offset()
+    reads = _watch.get()
+    if reads is not None:
+        reads.time = True
+    return _current()
 
 
 def today() -> date:
     """Today's date in the firm's time zone."""
-    return now().astimezone(LOCAL_TZ).date()
+    reads = _watch.get()
+    if reads is not None:
+        reads.date = True
+    return _current().astimezone(LOCAL_TZ).date()
+
+
+def _current() -> datetime:
+    if _fixed is not None:
+        return _fixed
+    return datetime.now(UTC) + _offset + _file_offset()
 
 
 def set(moment: datetime) -> None:  # noqa: A001 - read as clock.set(...)

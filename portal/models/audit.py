@@ -45,7 +45,7 @@ class AuditEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(45))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))  # not indexed: migration c4e1a9b7d352
     scheme: Mapped[str] = mapped_column(
         String(16), default=HashScheme.SHA256.value, server_default=HashScheme.SHA256.value
     )

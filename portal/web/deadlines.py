@@ -137,7 +137,9 @@ def clock_board(complaint: Complaint, *, form: PauseForm | None = None,
     lines = sorted((ClockLine(d, clock_status(d, complaint), ended=d.stopped_at in ends)
                     for d in complaint.deadlines), key=_order)
     pauses = complaint.pauses
-    now = clock.now()
+    # The time is read only while a pause runs: a page that reads it is kept for a minute only
+    # (portal/web/page_cache.py).
+    now = clock.now() if any(p.resumed_at is None for p in pauses) else None
     total = sum(((p.resumed_at or now) - p.paused_at for p in pauses), timedelta())
     allowed = deadlines.may_pause(complaint, user)
     running = any(d.pausable and d.is_running for d in complaint.deadlines)

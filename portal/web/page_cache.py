@@ -7,9 +7,18 @@ names everything it depends on:
 * the viewer: user id, session token and the session's CSRF secret (a page is never served to
   another user, or to another session of the same user, whose forms need their own token);
 * what was asked: path and query, and the htmx headers that choose page or partial;
-* the language, and the minute on the portal's clock (pages say "overdue", "due soon");
+* the language;
 * the data version (`portal/db.py`): every committed change moves it, in the same transaction,
   so a page rendered from old data is never served once the change is visible.
+
+And a page is kept only as long as what it read of the clock holds (`clock.watching`): a page
+that read the time (a ballot closing at 17:00) for the minute it was rendered in; one that read
+only the date (deadlines are days: "overdue", "due soon") for that day; one that read neither,
+until the data change. Keying every page by the minute rendered each page afresh in every worker
+once a minute: at 100,000 complaints the home page costs about 200 ms from scratch, and the
+requests queued behind those renders were the slowest 1 % of all. A form's default time (the
+list's "received at") is the one exception that is not read: `minute_input()` puts a mark in
+the page, and every serving replaces it with the current minute.
 
 `remember_value` keeps small answers the same way (who may see which complaint, by key), keyed
 by the data version and the viewer's id only: they hold no form and no session's token.
@@ -18,17 +27,17 @@ user's row, by session token: portal/auth_session.py), keyed by the data version
 
 Pages that carry flashed messages are neither served from nor stored in the cache. Each
 process keeps its own cache (`PAGE_CACHE_SIZE` pages, at most `PAGE_CACHE_SECONDS` old);
-`PAGE_CACHE_SIZE = 0` turns it off. Since the keys name the data version and the minute, the
-age is not what keeps an entry true; it bounds how long one nobody asks for takes memory.
-A value (`remember_value`: the analytics' figures, a complaint's visibility) outlives the
-minute, so when the minute turns a page is rendered again from it instead of from scratch:
-the figures of /analytics cost 120 ms at 100,000 complaints, and with an age of 60 s every
-worker paid that once a minute, the slowest 1 % of requests waiting 300 ms behind it.
+`PAGE_CACHE_SIZE = 0` turns it off. Since the keys name the data version and a page names the
+minute or day it holds for, the age is not what keeps an entry true; it bounds how long one
+nobody asks for takes memory. A value (`remember_value`: the analytics' figures, a complaint's
+visibility) is kept by the data version alone, so a page whose minute has passed is rendered
+again from it instead of from scratch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,12 +53,42 @@ from portal.db import data_version
 _EXTENSION = "redress_page_cache"
 _VARYING_HEADERS = ("HX-Request", "HX-Boosted", "HX-Target", "HX-History-Restore-Request")
 _KEPT_HEADERS = ("Content-Type", "Vary", "Cache-Control")
+# Random per process: no text a user typed into a page can contain it.
+_MINUTE_MARK = f"minute-{secrets.token_hex(12)}".encode()
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A page (its body and headers) or a value, and the minute or day it holds for."""
+
+    content: object
+    holds_for: tuple[str, object] | None  # ("minute", minute) or ("day", date) it was made in
+    reads: clock.Reads
+
+    def current(self) -> bool:
+        return self.holds_for is None or self.holds_for[1] == _moment(self.holds_for[0])
 
 
 @dataclass(frozen=True)
 class _Page:
     body: bytes
     headers: tuple[tuple[str, str], ...]
+
+
+def _moment(unit: str) -> object:
+    if unit == "day":
+        return clock.today()
+    return clock.now().replace(second=0, microsecond=0)
+
+
+def _made(make: Callable[[], object]) -> tuple[object, Callable[[object], _Kept]]:
+    """`make()`'s result, and how to keep it: for as long as what it read of the clock holds.
+    The moment is taken first: what began in one minute holds for that minute at most."""
+    minute, day = _moment("minute"), _moment("day")
+    with clock.watching() as reads:
+        made = make()
+    holds_for = ("minute", minute) if reads.time else ("day", day) if reads.date else None
+    return made, lambda content: _Kept(content, holds_for, reads)
 
 
 class _Store:
@@ -84,9 +123,8 @@ def _key() -> tuple | None:
     if not current_user.is_authenticated:
         return None
     csrf = hashlib.sha256(str(session.get("csrf_token", "")).encode()).hexdigest()[:16]
-    minute = clock.now().replace(second=0, microsecond=0)
     return (version, current_user.id, current_user.session_token, csrf, str(get_locale()),
-            minute, request.full_path,
+            request.full_path,
             tuple(request.headers.get(name, "") for name in _VARYING_HEADERS))
 
 
@@ -98,18 +136,43 @@ def remember(render: Callable[[], Response | str]) -> Response:
             or "csrf_token" not in session):
         return make_response(render())
     key = _key()
-    page = store.get(key) if key is not None else None
-    if page is not None:
-        return Response(page.body, headers=list(page.headers))
-    response = make_response(render())
-    if key is not None and response.status_code == 200 and not response.is_streamed:
+    kept = store.get(key) if key is not None else None
+    if kept is not None and kept.current():
+        page: _Page = kept.content  # type: ignore[assignment]
+        return Response(_filled(page.body), headers=list(page.headers))
+    g.page_cache_marks = True
+    try:
+        response, keep = _made(lambda: make_response(render()))
+    finally:
+        g.page_cache_marks = False
+    if response.is_streamed:
+        return response
+    body = response.get_data()
+    if key is not None and response.status_code == 200:
         headers = tuple((name, value) for name, value in response.headers.items()
                         if name in _KEPT_HEADERS)
-        store.put(key, _Page(response.get_data(), headers))
+        store.put(key, keep(_Page(body, headers)))
+    response.set_data(_filled(body))
     return response
 
 
-_MISSING = object()
+def minute_input() -> str:
+    """The current minute in the firm's time zone, as a datetime-local input's value: in a
+    page being rendered for the cache, a mark that each serving replaces, so that a form's
+    default time does not make the whole page last a minute only."""
+    if g.get("page_cache_marks"):
+        return _MINUTE_MARK.decode()
+    return _minute_value()
+
+
+def _minute_value() -> str:
+    return clock.now().astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+def _filled(body: bytes) -> bytes:
+    if _MINUTE_MARK not in body:
+        return body
+    return body.replace(_MINUTE_MARK, _minute_value().encode())
 
 
 def recall_shared(name: str, argument: object) -> object | None:
@@ -127,13 +190,16 @@ def keep_shared(name: str, argument: object, value: object) -> None:
 
 def remember_value(name: str, argument: object, compute: Callable[[], object]) -> object:
     """`compute()`'s answer for this viewer, from the cache when the data has not changed since
-    it was computed. For answers that depend on nothing but the database and the viewer."""
+    it was computed (nor the minute or day, if it read the clock). For answers that depend on
+    nothing but the database, the clock and the viewer."""
     store: _Store | None = current_app.extensions.get(_EXTENSION)
     if store is None or request.method != "GET" or not current_user.is_authenticated:
         return compute()
     key = ("value", _data_version(), current_user.id, name, argument)
-    value = store.get(key)
-    if value is None:
-        value = compute()
-        store.put(key, _MISSING if value is None else value)
-    return None if value is _MISSING else value
+    kept = store.get(key)
+    if kept is None or not kept.current():
+        value, keep = _made(compute)
+        kept = keep(value)
+        store.put(key, kept)
+    clock.note(kept.reads)  # a page that shows the value holds no longer than the value
+    return kept.content

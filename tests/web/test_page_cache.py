@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from portal.db import data_version, db, write_transaction
-from portal.models import Client, Complaint, State, User
+from portal.models import Client, ClockPause, Complaint, State, User
 from portal.models.audit import AuditEvent
 from portal.models.user import Role
 from portal.services import audit
@@ -80,16 +80,56 @@ def test_a_flashed_message_is_shown_once(app, reception):
     assert shown.count('class="flash') > again.count('class="flash')
 
 
-def test_the_page_follows_the_clock(app, partner, clock):
-    partner.get("/")
-    partner.get("/")
-    with counting(app) as statements:
-        partner.get("/")
-    assert not any("FROM complaint" in s for s in statements)
+def test_a_page_that_read_only_the_date_is_kept_for_the_day(app, client, auth, clock):
+    """The home page's deadlines are days: it is rendered again when the date changes, not
+    every minute."""
+    clock.set(datetime(2026, 11, 30, 15, 50, tzinfo=UTC))  # 23:50 in Shanghai
+    auth.login_as("partner")
+    client.get("/")
+    client.get("/")
     clock.advance(timedelta(minutes=2))
     with counting(app) as statements:
-        partner.get("/")
+        client.get("/")
+    assert not any("FROM complaint" in s for s in statements)
+    clock.advance(timedelta(minutes=10))  # past midnight
+    with counting(app) as statements:
+        client.get("/")
     assert any("FROM complaint" in s for s in statements)
+
+
+def test_the_new_complaint_form_offers_the_current_minute_from_a_kept_page(app, reception,
+                                                                          clock):
+    """The list's new-complaint form is filled in with the time it is served at, while the list
+    itself is kept for the day."""
+    clock.set(datetime(2026, 11, 30, 2, 0, 10, tzinfo=UTC))  # 10:00 in Shanghai
+    reception.get("/complaints")
+    assert 'value="2026-11-30T10:00"' in reception.get("/complaints").text
+    clock.advance(timedelta(minutes=2))
+    with counting(app) as statements:
+        page = reception.get("/complaints").text
+    assert 'value="2026-11-30T10:02"' in page
+    assert "minute-" not in page
+    assert not any("FROM complaint" in s for s in statements)  # served from the cache
+
+
+def test_a_page_that_read_the_time_is_kept_for_its_minute(app, partner, clock):
+    """A case file whose clocks are paused shows for how long: it is rendered again each
+    minute."""
+    reference = _add_registered(app, "甄暂停")
+    with app.app_context(), write_transaction():
+        complaint = db.session.scalar(select(Complaint).where(Complaint.reference == reference))
+        partner_user = db.session.scalar(select(User).where(User.username == "partner"))
+        db.session.add(ClockPause(complaint_id=complaint.id, reason="等待客户材料",
+                                  paused_at=clock.now(), paused_by_id=partner_user.id))
+    partner.get("/")
+    partner.get(f"/complaints/{reference}")
+    with counting(app) as statements:
+        partner.get(f"/complaints/{reference}")
+    assert not any("FROM clock_pause" in s for s in statements)
+    clock.advance(timedelta(minutes=2))
+    with counting(app) as statements:
+        partner.get(f"/complaints/{reference}")
+    assert any("FROM clock_pause" in s for s in statements)
 
 
 def test_the_cache_can_be_turned_off(app, partner):
@@ -197,3 +237,32 @@ def test_every_view_of_a_cached_case_file_is_audited_and_the_chain_holds(app, pa
         assert result.broken is None
         assert result.head is not None and result.head[0] == max(e.id for e in views)
         assert result.checkpoint is not None and result.checkpoint.event_id == result.head[0]
+
+
+def test_a_kept_value_that_read_the_date_is_computed_again_the_next_day(app, clock):
+    """/analytics keeps its figures by the data version; figures counted up to today are
+    counted again when the date changes, and a page showing them follows."""
+    from flask_login import login_user
+
+    from portal import clock as portal_clock
+    from portal.web import page_cache
+
+    computed = []
+
+    def figures():
+        computed.append(portal_clock.today())
+        return len(computed)
+
+    def ask():
+        with app.test_request_context("/analytics"):
+            login_user(db.session.scalar(select(User).where(User.username == "partner")))
+            with portal_clock.watching() as reads:
+                value = page_cache.remember_value("figures", None, figures)
+            return value, reads
+
+    clock.set(datetime(2026, 11, 30, 15, 50, tzinfo=UTC))  # 23:50 in Shanghai
+    assert ask()[0] == 1
+    value, reads = ask()
+    assert value == 1 and reads.date and not reads.time  # kept, and the page learns it is dated
+    clock.advance(timedelta(minutes=15))
+    assert ask()[0] == 2

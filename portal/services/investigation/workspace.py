@@ -78,18 +78,22 @@ class Latest:
 
 
 def summary(complaint: Complaint) -> dict:
-    """Counts and the latest items, for the case file's area (five small queries)."""
+    """Counts and the latest items, for the case file's area (five small queries; six while
+    a request for a reply is unanswered)."""
     cid = complaint.id
 
     def count(model, *where):
         return (select(func.count()).select_from(model)
                 .where(model.complaint_id == cid, *where).scalar_subquery())
 
+    unanswered = ReplyRequest.submitted_at.is_(None)
     row = db.session.execute(select(
-        count(Evidence), count(Statement), count(InterviewNote),
-        count(ReplyRequest, ReplyRequest.submitted_at.is_(None),
-              ReplyRequest.expires_at > clock.now()),
+        count(Evidence), count(Statement), count(InterviewNote), count(ReplyRequest, unanswered),
     )).one()
+    # Whether a link has expired is a question for the clock, asked only when one is unanswered:
+    # a case file that reads the time is kept for a minute only (portal/web/page_cache.py).
+    pending = row[3] and db.session.scalar(
+        select(count(ReplyRequest, unanswered, ReplyRequest.expires_at > clock.now())))
     latest = [
         *(Latest("evidence", e.uploaded_at, e)
           for e in _newest(Evidence, Evidence.uploaded_at, cid)),
@@ -100,7 +104,7 @@ def summary(complaint: Complaint) -> dict:
     ]
     latest.sort(key=lambda entry: entry.at, reverse=True)
     return {"evidence": row[0], "statements": row[1], "notes": row[2],
-            "pending_replies": row[3], "latest": latest[:LATEST]}
+            "pending_replies": pending, "latest": latest[:LATEST]}
 
 
 def _newest(model, column, complaint_id: int) -> list:

@@ -27,7 +27,7 @@ from portal.services.intake.sections import create_draft
 from portal.web import htmx, page_cache
 from portal.web.intake import bp
 from portal.web.intake.context import STAFF, actor, attach, show_url
-from portal.web.intake_forms import NewComplaintForm, local_input
+from portal.web.intake_forms import NewComplaintForm
 from portal.web.params import page_number
 
 PAGE_SIZE = 25
@@ -72,16 +72,17 @@ def _list_context(new_form: NewComplaintForm | None = None) -> dict:
                       selectinload(Complaint.deadlines), selectinload(Complaint.pauses))
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
-    if new_form is None:
-        new_form = NewComplaintForm(formdata=None, prefix="new", data={
-            "channel": "phone", "received_at": local_input(clock.now())})
+    received_now = None
+    if new_form is None:  # a fresh form: what a refused one held is shown again as typed
+        new_form = NewComplaintForm(formdata=None, prefix="new", data={"channel": "phone"})
+        received_now = page_cache.minute_input()
     return {
         "rows": rows, "state": state, "q": q, "page_no": page, "total": total,
         "sort": sort, "descending": descending,
         "clock_filter": clock_filter, "scope": "firm" if firm else "mine",
         "may_start_drafts": user.has_role(*STAFF),
         "pages": max(1, -(-total // PAGE_SIZE)), "more_pages": not counted_all,
-        "new_form": new_form,
+        "new_form": new_form, "received_now": received_now,
         "state_labels": STATE_LABELS, "channel_labels": CHANNEL_LABELS,
         "missing_sections": missing_sections, "filters": _filter_labels(),
         "facet_args": facets.query_args(), "facets": facets,
