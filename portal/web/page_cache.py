@@ -41,6 +41,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cachetools import TTLCache
 from flask import Flask, Response, current_app, g, make_response, request, session
@@ -96,13 +97,14 @@ class _Store:
         self._pages: TTLCache = TTLCache(maxsize=size, ttl=seconds)
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> _Page | None:
+    def get(self, key: tuple) -> Any:
+        """A `_Kept` page or value, or what `keep_shared` kept."""
         with self._lock:
             return self._pages.get(key)
 
-    def put(self, key: tuple, page: _Page) -> None:
+    def put(self, key: tuple, kept: Any) -> None:
         with self._lock:
-            self._pages[key] = page
+            self._pages[key] = kept
 
 
 def init_app(app: Flask) -> None:
