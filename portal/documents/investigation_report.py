@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
+from markupsafe import Markup
+
 from portal import clock
 from portal.clock import LOCAL_TZ
 from portal.documents.acknowledgement import (
@@ -66,12 +68,12 @@ METHOD_NAMES = {
 }
 
 
-def css_string(text: str) -> str:
+def css_string(text: str) -> Markup:
     """A quoted CSS string for `content:` (every character but letters, digits and spaces
     written as a CSS escape, so that nothing in it can end the string or the rule)."""
     escaped = "".join(c if (c.isascii() and c.isalnum()) or c == " " else f"\\{ord(c):x} "
                       for c in text)
-    return f'"{escaped}"'
+    return Markup(f'"{escaped}"')  # noqa: S704 - every character that could end it is escaped
 
 
 def named(names: Mapping[str, dict], code: str | None) -> dict | None:
