@@ -243,11 +243,23 @@ def data_version() -> int:
     portal/auth_session.py). Under READ COMMITTED each statement sees what was committed when it
     began, so the first statement of a transaction would have seen the same or older data.
     """
-    session = db.session()
-    if not holds_connection(session) and session.get_bind().dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    if on_a_connection_of_its_own():
+        with autocommit_connection() as connection:
             return connection.execute(_DATA_VERSION).scalar() or 0
-    return session.execute(_DATA_VERSION).scalar() or 0
+    return db.session.execute(_DATA_VERSION).scalar() or 0
+
+
+def on_a_connection_of_its_own() -> bool:
+    """Whether a read or an append that stands alone should use a pooled connection of its
+    own in autocommit: on PostgreSQL, while the session holds no connection. (With one held, a
+    second per request could leave every request of a busy pool waiting for one.)"""
+    session = db.session()
+    return not holds_connection(session) and session.get_bind().dialect.name == "postgresql"
+
+
+def autocommit_connection():
+    """A pooled connection in autocommit: no BEGIN and no ROLLBACK round trips around it."""
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 # --- files written inside a transaction -------------------------------------------------------

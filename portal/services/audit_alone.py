@@ -20,7 +20,7 @@ import psycopg
 from psycopg.types.json import Json
 from sqlalchemy.exc import DBAPIError
 
-from portal.db import db, holds_connection, write_transaction
+from portal.db import autocommit_connection, on_a_connection_of_its_own, write_transaction
 from portal.models.audit import AuditEvent, HashScheme
 from portal.models.audit_head_function import HEAD_AND_NEXT_ID
 from portal.services import audit
@@ -34,11 +34,8 @@ _INSERT_AND_COMMIT = "INSERT INTO audit_event ({}) VALUES ({}); COMMIT".format( 
 
 def record_alone(action: str, **arguments: Any) -> None:
     """Append one event (`audit.event_fields` names the arguments) and commit it."""
-    session = db.session()
-    # With a transaction open (the page was rendered afresh) the session's connection is
-    # used: a second one per request could leave every request of a busy pool waiting for one.
-    if (holds_connection(session) or session.get_bind().dialect.name != "postgresql"
-            or not _appended(audit.event_fields(action, **arguments))):
+    # With a transaction open (the page was rendered afresh) the session's connection is used.
+    if not on_a_connection_of_its_own() or not _appended(audit.event_fields(action, **arguments)):
         with write_transaction():
             audit.record(action, **arguments)
 
@@ -47,8 +44,9 @@ def _appended(fields: dict[str, Any]) -> bool:
     """Append on PostgreSQL in two round trips; False (nothing written) when the head is not
     a keyed row, so that `audit.record` starts the keyed segment first."""
     key = audit.chain_key()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with autocommit_connection() as connection:
         raw = connection.connection.driver_connection
+        statement = _BEGIN_AND_HEAD  # the one an error is reported with
         try:
             with raw.cursor() as cursor:
                 cursor.execute(_BEGIN_AND_HEAD)  # no parameters: one simple query, two statements
@@ -59,12 +57,13 @@ def _appended(fields: dict[str, Any]) -> bool:
                 return False
             event = audit.finished_event(key, head_hash, next_id, **fields)
             values = audit.row_values(event) | {"details": Json(event.details)}
+            statement = _INSERT_AND_COMMIT
             with psycopg.ClientCursor(raw) as cursor:
                 cursor.execute(_INSERT_AND_COMMIT, values)
         except BaseException as error:
             _give_back(connection, raw)
             if isinstance(error, psycopg.Error):  # as SQLAlchemy would raise it (errors.py: 503)
-                raise DBAPIError.instance(_INSERT_AND_COMMIT, None, error, psycopg.Error,
+                raise DBAPIError.instance(statement, None, error, psycopg.Error,
                                           connection_invalidated=connection.invalidated
                                           ) from error
             raise
