@@ -30,8 +30,8 @@ process keeps its own cache (`PAGE_CACHE_SIZE` pages, at most `PAGE_CACHE_SECOND
 `PAGE_CACHE_SIZE = 0` turns it off. Since the keys name the data version and a page names the
 minute or day it holds for, the age is not what keeps an entry true; it bounds how long one
 nobody asks for takes memory. A value (`remember_value`: the analytics' figures, a complaint's
-visibility) is kept by the data version alone, so a page whose minute has passed is rendered
-again from it instead of from scratch.
+visibility) follows the same rules and passes what it read of the clock on to the page that
+shows it; a page whose minute has passed is rendered again from kept values, not from scratch.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import hashlib
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cachetools import TTLCache
@@ -82,14 +82,14 @@ def _moment(unit: str) -> object:
     return clock.now().replace(second=0, microsecond=0)
 
 
-def _made(make: Callable[[], object]) -> tuple[object, Callable[[object], _Kept]]:
-    """`make()`'s result, and how to keep it: for as long as what it read of the clock holds.
-    The moment is taken first: what began in one minute holds for that minute at most."""
+def _kept(make: Callable[[], object]) -> _Kept:
+    """`make()`'s result, kept for as long as what it read of the clock holds. The moment is
+    taken first: what began in one minute holds for that minute at most."""
     minute, day = _moment("minute"), _moment("day")
     with clock.watching() as reads:
         made = make()
     holds_for = ("minute", minute) if reads.time else ("day", day) if reads.date else None
-    return made, lambda content: _Kept(content, holds_for, reads)
+    return _Kept(made, holds_for, reads)
 
 
 class _Store:
@@ -144,16 +144,17 @@ def remember(render: Callable[[], Response | str]) -> Response:
         return Response(_filled(page.body), headers=list(page.headers))
     g.page_cache_marks = True
     try:
-        response, keep = _made(lambda: make_response(render()))
+        rendered = _kept(lambda: make_response(render()))
     finally:
         g.page_cache_marks = False
+    response: Response = rendered.content  # type: ignore[assignment]
     if response.is_streamed:
         return response
     body = response.get_data()
     if key is not None and response.status_code == 200:
         headers = tuple((name, value) for name, value in response.headers.items()
                         if name in _KEPT_HEADERS)
-        store.put(key, keep(_Page(body, headers)))
+        store.put(key, replace(rendered, content=_Page(body, headers)))
     response.set_data(_filled(body))
     return response
 
@@ -200,8 +201,7 @@ def remember_value(name: str, argument: object, compute: Callable[[], object]) -
     key = ("value", _data_version(), current_user.id, name, argument)
     kept = store.get(key)
     if kept is None or not kept.current():
-        value, keep = _made(compute)
-        kept = keep(value)
+        kept = _kept(compute)
         store.put(key, kept)
     clock.note(kept.reads)  # a page that shows the value holds no longer than the value
     return kept.content
