@@ -80,11 +80,26 @@ def portal_beside_ceiling(workers: int, env: dict[str, str], log: Path, username
                           password: str) -> Iterator[tuple[Gunicorn, Gunicorn, str]]:
     """The portal and the one-line page, each under gunicorn with `workers` workers, and a
     session cookie of `username` signed in to the portal."""
-    with (Gunicorn("wsgi:app", workers, env, log) as portal,
-          Gunicorn("tests.bench.oneline_app:app", workers, env, log) as ceiling):
+    with (signed_in_portal(workers, env, log, username, password) as (portal, cookie),
+          one_line_page(workers, env, log) as ceiling):
+        yield portal, ceiling, cookie
+
+
+@contextmanager
+def signed_in_portal(workers: int, env: dict[str, str], log: Path, username: str,
+                     password: str) -> Iterator[tuple[Gunicorn, str]]:
+    """The portal under gunicorn and a session cookie of `username` signed in to it."""
+    with Gunicorn("wsgi:app", workers, env, log) as portal:
         portal.wait_ready("/healthz")
+        yield portal, sign_in(portal.base, username, password, "redress_session")
+
+
+@contextmanager
+def one_line_page(workers: int, env: dict[str, str], log: Path) -> Iterator[Gunicorn]:
+    """The ceiling: a one-line Flask page served the same way as the portal."""
+    with Gunicorn("tests.bench.oneline_app:app", workers, env, log) as ceiling:
         ceiling.wait_ready()
-        yield portal, ceiling, sign_in(portal.base, username, password, "redress_session")
+        yield ceiling
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
