@@ -35,6 +35,9 @@ class Defaults:
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # The cookie is written when the session changes (security.check_session_lifetime moves
+    # `seen_at` every 30 s of activity), not re-signed and re-sent on every request.
+    SESSION_REFRESH_EACH_REQUEST = False
 
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead
     WTF_CSRF_HEADERS = ["X-CSRFToken"]

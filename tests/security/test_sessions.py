@@ -125,6 +125,16 @@ def test_activity_keeps_the_session_alive(client, auth):
         assert clock.now() - datetime.fromisoformat(sess["seen_at"]) < timedelta(minutes=1)
 
 
+def test_the_cookie_is_rewritten_only_when_the_session_changes(client, auth):
+    auth.login_as("partner")
+    client.get("/")
+    assert "Set-Cookie" not in client.get("/").headers  # seen_at is seconds old
+    _age_session(client, idle=timedelta(minutes=2), age=timedelta(hours=1))
+    refreshed = client.get("/")
+    assert "redress_session=" in refreshed.headers["Set-Cookie"]
+    assert "Expires=" in refreshed.headers["Set-Cookie"]  # the cookie's lifetime slides too
+
+
 def test_absolute_timeout_after_12_hours_even_when_active(client, auth):
     auth.login_as("partner")
     _age_session(client, idle=timedelta(minutes=1), age=timedelta(hours=11, minutes=59))
