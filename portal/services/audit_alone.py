@@ -1,14 +1,19 @@
 """An audit event that is the whole of its write: a record viewed, after its page was served.
 
 `record_alone` appends the event in a transaction of its own and commits it before returning.
-On SQLite that is `write_transaction` around `audit.record`. On PostgreSQL an append is a
-lock, the head, an INSERT and a COMMIT, and each statement a round trip: on a page served
-from the cache, those round trips were most of the cost of showing a case file. There it runs
-on a connection of its own in two round trips, each of two statements sent as one query
-string: `BEGIN; SELECT … FROM redress_audit_head()` (portal/models/audit_head_function.py),
-then `INSERT …; COMMIT` with the values quoted by psycopg's client-side binding. The chain's
-rules are the same as `audit.record`'s: the lock is held from the head's read to the commit.
-This is for a page served from the cache, when the session has no transaction (and so no
+On SQLite that is `write_transaction` around `audit.record`. On PostgreSQL, `audit.record`
+holds the chain's lock from its read of the head to its COMMIT, two round trips later: with
+two processes showing case files, each waited for the other's lock more than it worked. Here,
+on a connection of its own in autocommit, the head and a drawn id are read without the lock;
+the row that follows them is computed; then one statement, `INSERT … SELECT … WHERE
+redress_audit_head_is(head)` (portal/models/audit_head_function.py), takes the lock, appends
+the row only if the head is still the one read, and commits, so the lock is held inside the
+server for that statement alone. When another append came first, nothing is written and the
+head is read again; after a few such turns the event is written by `audit.record`.
+
+Why the chain stays in id order: an id drawn before a head was read is larger than that head's,
+and another row can only come between them by moving the head, which the check refuses. This
+is for a page served from the cache, when the session has no transaction (and so no
 connection); a page rendered afresh has one, and its event is written as any other.
 """
 
@@ -18,18 +23,29 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Json
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
 from portal.db import autocommit_connection, on_a_connection_of_its_own, write_transaction
 from portal.models.audit import AuditEvent, HashScheme
-from portal.models.audit_head_function import HEAD_AND_NEXT_ID
 from portal.services import audit
 from portal.services import audit_checkpoints as checkpoints
 
-_BEGIN_AND_HEAD = f"BEGIN; {HEAD_AND_NEXT_ID.text}"
-_COLUMNS = [column.name for column in AuditEvent.__table__.columns]
-_INSERT_AND_COMMIT = "INSERT INTO audit_event ({}) VALUES ({}); COMMIT".format(  # noqa: S608
-    ", ".join(_COLUMNS), ", ".join(f"%({name})s" for name in _COLUMNS))  # names from the model
+TURNS = 4  # reads of the head before the event is left to audit.record
+
+_HEAD_AND_DRAWN_ID = (
+    "SELECT newest.id, newest.hash, newest.scheme, "
+    "nextval(pg_get_serial_sequence('audit_event', 'id')) "
+    "FROM (SELECT 1) AS one LEFT JOIN ("
+    "SELECT e.id, e.hash, e.scheme FROM audit_event AS e ORDER BY e.id DESC LIMIT 1"
+    ") AS newest ON true")
+_COLUMNS = list(AuditEvent.__table__.columns)
+# Each value cast to its column's type: in a SELECT list an untyped NULL would be text.
+_INSERT_IF_HEAD = "INSERT INTO audit_event ({}) SELECT {} WHERE redress_audit_head_is({})".format(  # noqa: S608 - names and types from the model
+    ", ".join(column.name for column in _COLUMNS),
+    ", ".join(f"CAST(%({column.name})s AS {column.type.compile(dialect=postgresql.dialect())})"
+              for column in _COLUMNS),
+    "%(expected_id)s, %(expected_hash)s")
 
 
 def record_alone(action: str, **arguments: Any) -> None:
@@ -41,27 +57,33 @@ def record_alone(action: str, **arguments: Any) -> None:
 
 
 def _appended(fields: dict[str, Any]) -> bool:
-    """Append on PostgreSQL in two round trips; False (nothing written) when the head is not
-    a keyed row, so that `audit.record` starts the keyed segment first."""
+    """Append on PostgreSQL without holding the chain's lock between round trips; False
+    (nothing written) when the head is not a keyed row, so that `audit.record` starts the
+    keyed segment first, or when other appends kept coming first."""
     key = audit.chain_key()
     with autocommit_connection() as connection:
         raw = connection.connection.driver_connection
-        statement = _BEGIN_AND_HEAD  # the one an error is reported with
+        statement = _HEAD_AND_DRAWN_ID  # the one an error is reported with
         try:
             with raw.cursor() as cursor:
-                cursor.execute(_BEGIN_AND_HEAD)  # no parameters: one simple query, two statements
-                cursor.nextset()
-                head_id, head_hash, head_scheme, next_id = cursor.fetchone()
-            if head_id is None or head_scheme != HashScheme.HMAC_SHA256:
-                raw.rollback()
-                return False
-            event = audit.finished_event(key, head_hash, next_id, **fields)
-            values = audit.row_values(event) | {"details": Json(event.details)}
-            statement = _INSERT_AND_COMMIT
-            with psycopg.ClientCursor(raw) as cursor:
-                cursor.execute(_INSERT_AND_COMMIT, values)
+                for _turn in range(TURNS):
+                    statement = _HEAD_AND_DRAWN_ID
+                    head_id, head_hash, head_scheme, drawn_id = cursor.execute(
+                        _HEAD_AND_DRAWN_ID).fetchone()
+                    if head_id is None or head_scheme != HashScheme.HMAC_SHA256:
+                        return False
+                    event = audit.finished_event(key, head_hash, drawn_id, **fields)
+                    statement = _INSERT_IF_HEAD
+                    cursor.execute(_INSERT_IF_HEAD, audit.row_values(event) | {
+                        "details": Json(event.details), "expected_id": head_id,
+                        "expected_hash": head_hash})
+                    if cursor.rowcount == 1:
+                        break
+                else:
+                    return False
         except BaseException as error:
-            _give_back(connection, raw)
+            if raw.broken or raw.closed:  # a connection that is gone leaves the pool
+                connection.invalidate()
             if isinstance(error, psycopg.Error):  # as SQLAlchemy would raise it (errors.py: 503)
                 raise DBAPIError.instance(statement, None, error, psycopg.Error,
                                           connection_invalidated=connection.invalidated
@@ -69,14 +91,3 @@ def _appended(fields: dict[str, Any]) -> bool:
             raise
     checkpoints.write_head(event, key)
     return True
-
-
-def _give_back(connection, raw: psycopg.Connection) -> None:
-    """After an error: a connection that is gone is dropped from the pool, else rolled back."""
-    if raw.broken or raw.closed:
-        connection.invalidate()
-        return
-    try:
-        raw.rollback()
-    except psycopg.Error:
-        connection.invalidate()
