@@ -133,3 +133,15 @@ def test_a_view_after_an_unkeyed_head_starts_the_keyed_segment(app):
     with app.app_context():
         actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions[-2:] == [audit.REKEYED, "complaint.viewed"]
+
+
+def test_a_view_recorded_inside_a_write_transaction_is_written_in_it(app):
+    """On SQLite a second connection would wait for the session's own write lock: the view
+    is then written through the session, at once."""
+    _start_chain(app)
+    with app.test_request_context("/"), write_transaction():
+        audit.record("test.locked", actor_label="test")
+        audit_alone.record_alone("complaint.viewed", object_type="complaint", object_id=1,
+                                 actor_label="test", details={"view": "record"})
+    assert _actions(app)[-2:] == ["test.locked", "complaint.viewed"]
+    _verified(app)
