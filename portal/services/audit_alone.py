@@ -54,16 +54,13 @@ _HEAD_AND_DRAWN_ID = (
     "FROM (SELECT 1) AS one LEFT JOIN ("
     "SELECT e.id, e.hash, e.scheme FROM audit_event AS e ORDER BY e.id DESC LIMIT 1"
     ") AS newest ON true")
-_COLUMNS = list(AuditEvent.__table__.columns)
+_COLUMNS = list(AuditEvent.__table__.columns)  # both inserts list them in this order
 # Each value cast to its column's type: in a SELECT list an untyped NULL would be text.
 _INSERT_IF_HEAD = "INSERT INTO audit_event ({}) SELECT {} WHERE redress_audit_head_is({})".format(  # noqa: S608 - names and types from the model
     ", ".join(column.name for column in _COLUMNS),
     ", ".join(f"CAST(%({column.name})s AS {column.type.compile(dialect=postgresql.dialect())})"
               for column in _COLUMNS),
     "%(expected_id)s, %(expected_hash)s")
-
-
-_TABLE = AuditEvent.__table__
 
 
 def record_alone(action: str, **arguments: Any) -> None:
@@ -124,14 +121,14 @@ def _appended_on_sqlite(fields: dict[str, Any]) -> bool:
 
 _SQLITE_HEAD = 'SELECT id, hash, scheme FROM audit_event ORDER BY id DESC LIMIT 1'
 _SQLITE_INSERT = "INSERT INTO audit_event ({}) VALUES ({})".format(  # noqa: S608 - model's names
-    ", ".join(column.name for column in _TABLE.columns), ", ".join("?" for _ in _TABLE.columns))
+    ", ".join(column.name for column in _COLUMNS), ", ".join("?" for _ in _COLUMNS))
 
 
 @functools.cache
 def _sqlite_binders(dialect) -> tuple:
     """Each column's conversion to what the driver stores, as SQLAlchemy converts it (the
     time as UTC text, the details as JSON), in `audit.row_values` order."""
-    return tuple(column.type.bind_processor(dialect) for column in _TABLE.columns)
+    return tuple(column.type.bind_processor(dialect) for column in _COLUMNS)
 
 
 def _appended(fields: dict[str, Any]) -> bool:
